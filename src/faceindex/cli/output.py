@@ -1,0 +1,59 @@
+"""Terminal output: plain tables for people, JSON for scripts (dataclasses -> Rekognition keys)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from faceindex.types import FaceDetail
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses to dicts without the None fields, as Rekognition omits absent members."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if getattr(value, f.name) is not None}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    json.dump(to_jsonable(value), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def face_row(index: int, face: FaceDetail) -> list[str]:
+    box = face.BoundingBox
+    pose = face.Pose
+    row = [
+        str(index),
+        f"{box.Left:.3f},{box.Top:.3f}",
+        f"{box.Width:.3f}x{box.Height:.3f}",
+        f"{face.Confidence:.2f}",
+        f"{pose.Roll:+.0f}/{pose.Yaw:+.0f}/{pose.Pitch:+.0f}" if pose else "-",
+        f"{face.Quality.Brightness:.0f}/{face.Quality.Sharpness:.0f}" if face.Quality else "-",
+        _flag(face.EyesOpen),
+        _flag(face.MouthOpen),
+    ]
+    return row
+
+
+FACE_HEADERS = ["#", "left,top", "width x height", "confidence", "roll/yaw/pitch", "bright/sharp", "eyes", "mouth"]
+
+
+def _flag(attribute: Any) -> str:
+    if attribute is None:
+        return "-"
+    return f"{'open' if attribute.Value else 'closed'} ({attribute.Confidence:.0f})"

@@ -1,0 +1,69 @@
+"""Settings, read from the environment (prefix FACEINDEX_) and validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from faceindex.errors import InvalidParameter
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "faceindex" / "models"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Rekognition's documented limits are the defaults."""
+
+    max_bytes: int = 5 * 1024 * 1024  # Image.Bytes
+    max_file_bytes: int = 15 * 1024 * 1024  # a file on disk or an object in a store
+    max_pixels: int = 40_000_000
+    min_side: int = 80
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_cache: Path = field(default_factory=_default_cache)
+    detector: str = "mmod"  # mmod | hog
+    detector_upsample: int = 1  # 1 finds faces down to ~40 px; 0 is ~4x faster, faces >= ~80 px
+    landmarks: str = "5"  # 5 (public domain, default) | 68 (opt-in: non-commercial training data)
+    threads: int = 0  # onnxruntime intra-op threads, 0 = one per core
+    limits: ImageLimits = field(default_factory=ImageLimits)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        kwargs: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"FACEINDEX_{f.name.upper()}")
+            if raw is None or f.name == "limits":
+                continue
+            kwargs[f.name] = Path(raw) if f.name == "model_cache" else _coerce(f.name, raw, f.type)
+        limits = {}
+        for f in fields(ImageLimits):
+            raw = env.get(f"FACEINDEX_{f.name.upper()}")
+            if raw is not None:
+                limits[f.name] = _coerce(f.name, raw, "int")
+        settings = cls(**kwargs, limits=ImageLimits(**limits))  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.detector not in ("mmod", "hog"):
+            raise InvalidParameter(f"FACEINDEX_DETECTOR must be mmod or hog, not {self.detector!r}")
+        if self.landmarks not in ("5", "68"):
+            raise InvalidParameter(f"FACEINDEX_LANDMARKS must be 5 or 68, not {self.landmarks!r}")
+        if not 0 <= self.detector_upsample <= 2:
+            raise InvalidParameter("FACEINDEX_DETECTOR_UPSAMPLE must be 0, 1 or 2")
+
+
+def _coerce(name: str, raw: str, kind: object) -> object:
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be an integer, not {raw!r}") from None
+    return raw

@@ -1,0 +1,52 @@
+"""The one exception hierarchy of faceindex.
+
+Everything below `api/` and `cli/` raises only these. Each class carries the error code that
+Amazon Rekognition returns for the same situation (`code`), so every adapter can translate it
+with one table: the Rekognition wire protocol uses `code` as `__type`, the CLI maps classes to
+exit codes. Messages are meant for the person who sent the request: they name the limit or the
+parameter, never image bytes or descriptors.
+
+    FaceIndexError
+    ├── InvalidParameter          bad argument (InvalidParameterException)
+    │   └── NoFaceInSource        compare/search needs a face and found none
+    ├── InvalidImageFormat        not a decodable image (InvalidImageFormatException)
+    ├── ImageTooLarge             over the byte or pixel limit (ImageTooLargeException)
+    └── ModelError                the model pack could not be read, built or loaded
+        └── ModelFormatError      a `.dat` file is not the network we expect
+"""
+
+from __future__ import annotations
+
+
+class FaceIndexError(Exception):
+    """Base of every error faceindex raises on purpose."""
+
+    code = "InternalServerError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(FaceIndexError):
+    code = "InvalidParameterException"
+
+
+class NoFaceInSource(InvalidParameter):
+    """Rekognition answers InvalidParameterException when the source image has no face."""
+
+
+class InvalidImageFormat(FaceIndexError):
+    code = "InvalidImageFormatException"
+
+
+class ImageTooLarge(FaceIndexError):
+    code = "ImageTooLargeException"
+
+
+class ModelError(FaceIndexError):
+    code = "InternalServerError"
+
+
+class ModelFormatError(ModelError):
+    pass

@@ -1,0 +1,110 @@
+"""The one place where the models are composed: image -> list[AnalyzedFace].
+
+    decode -> detect -> shape (5 or 68 points) -> align (150 px chips) -> embed (one batch)
+           -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from faceindex.analysis import eyes_mouth, landmarks, pose, quality
+from faceindex.config import Settings
+from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
+from faceindex.models import pack
+from faceindex.models.detector import FaceDetector, HogDetector, MmodDetector
+from faceindex.models.embedder import Embedder
+from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
+from faceindex.models.runtime import OnnxModel
+from faceindex.types import AnalyzedFace, Detection, FaceDetail, RGBImage
+
+ATTRIBUTES = ("DEFAULT", "ALL")
+
+
+@dataclass
+class FaceEngine:
+    """Builds its models lazily, once, under a lock; safe to share between threads."""
+
+    settings: Settings = field(default_factory=Settings)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pack: pack.PreparedPack | None = field(default=None, repr=False)
+    _detector: FaceDetector | None = field(default=None, repr=False)
+    _embedder: Embedder | None = field(default=None, repr=False)
+    _shapes: dict[str, ShapePredictor] = field(default_factory=dict, repr=False)
+
+    @property
+    def model_pack(self) -> pack.PreparedPack:
+        with self._lock:
+            if self._pack is None:
+                self._pack = pack.prepare(self.settings.model_cache)
+            return self._pack
+
+    @property
+    def detector(self) -> FaceDetector:
+        if self._detector is None:
+            if self.settings.detector == "hog":
+                self._detector = HogDetector(upsample=self.settings.detector_upsample)
+            else:
+                prepared = self.model_pack
+                model = OnnxModel(prepared.onnx_path("mmod").read_bytes(), self.settings.threads, "detector")
+                self._detector = MmodDetector(model, prepared.meta("mmod"), upsample=self.settings.detector_upsample)
+        return self._detector
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            prepared = self.model_pack
+            model = OnnxModel(prepared.onnx_path("resnet").read_bytes(), self.settings.threads, "embedder")
+            self._embedder = Embedder(model)
+        return self._embedder
+
+    def shape_predictor(self, points: str) -> ShapePredictor:
+        if points not in self._shapes:
+            self._shapes[points] = ShapePredictor(pack.source_files()["shape68" if points == "68" else "shape5"])
+        return self._shapes[points]
+
+    def decode(self, image: ImageInput) -> DecodedImage:
+        return decode_image(image, self.settings.limits)
+
+    def detect(self, pixels: RGBImage) -> list[Detection]:
+        detections = self.detector.detect(pixels)
+        return sorted(detections, key=lambda d: d.box.area, reverse=True)
+
+    def analyze(
+        self, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",), embed: bool = True
+    ) -> list[AnalyzedFace]:
+        """Every face in the image, largest first, with descriptors when `embed` is true."""
+        decoded = image if isinstance(image, DecodedImage) else self.decode(image)
+        wanted = set(attributes)
+        pixels, width, height = decoded.pixels, decoded.width, decoded.height
+        detections = self.detect(pixels)
+        boxes = [d.box for d in detections]
+        shapes5 = self.shape_predictor("5").shapes(pixels, boxes)
+        descriptors = self.embedder.embed(face_chips(pixels, shapes5)) if embed and detections else None
+        detail_shapes = shapes5
+        if "ALL" in wanted and self.settings.landmarks == "68":
+            detail_shapes = self.shape_predictor("68").shapes(pixels, boxes)
+        faces = []
+        for index, detection in enumerate(detections):
+            points = shape_points(detail_shapes[index])
+            detail = FaceDetail(
+                BoundingBox=detection.box.to_ratios(width, height),
+                Confidence=round(detection.confidence, 5),
+                Landmarks=landmarks.to_rekognition(points, width, height),
+                Pose=pose.estimate_pose(points, width, height),
+                Quality=quality.face_quality(pixels, detection.box),
+            )
+            if "ALL" in wanted and len(points) == 68:
+                detail = FaceDetail(
+                    **{**detail.__dict__, "EyesOpen": eyes_mouth.eyes_open(points), "MouthOpen": eyes_mouth.mouth_open(points)}
+                )
+            faces.append(
+                AnalyzedFace(
+                    detail=detail,
+                    box=detection.box,
+                    descriptor=None if descriptors is None else descriptors[index],
+                )
+            )
+        return faces

@@ -1,0 +1,58 @@
+"""Use-cases of the face engine: detect, embed and compare, with Rekognition's semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from faceindex.analysis.similarity import distances, similarity
+from faceindex.errors import InvalidParameter, NoFaceInSource
+from faceindex.imaging.decode import ImageInput
+from faceindex.pipeline import ATTRIBUTES, FaceEngine
+from faceindex.types import CompareFacesMatch, CompareFacesResult, Descriptor, FaceDetail
+
+
+def _check_attributes(attributes: Iterable[str]) -> list[str]:
+    values = list(attributes)
+    unknown = [a for a in values if a not in ATTRIBUTES]
+    if unknown:
+        raise InvalidParameter(f"Attributes must be DEFAULT or ALL, not {unknown[0]!r}")
+    return values or ["DEFAULT"]
+
+
+def detect_faces(engine: FaceEngine, image: ImageInput, attributes: Iterable[str] = ("DEFAULT",)) -> list[FaceDetail]:
+    """Rekognition's DetectFaces: every face, largest first."""
+    faces = engine.analyze(image, _check_attributes(attributes), embed=False)
+    return [face.detail for face in faces]
+
+
+def embed_faces(engine: FaceEngine, image: ImageInput) -> list[tuple[FaceDetail, Descriptor]]:
+    """Every face with its 128-D descriptor, largest first."""
+    faces = engine.analyze(image)
+    return [(face.detail, face.descriptor) for face in faces if face.descriptor is not None]
+
+
+def compare_faces(
+    engine: FaceEngine, source: ImageInput, target: ImageInput, similarity_threshold: float = 80.0
+) -> CompareFacesResult:
+    """Rekognition's CompareFaces: the largest source face against every face of the target."""
+    if not 0.0 <= similarity_threshold <= 100.0:
+        raise InvalidParameter("SimilarityThreshold must be between 0 and 100")
+    source_faces = engine.analyze(source)
+    if not source_faces or source_faces[0].descriptor is None:
+        raise NoFaceInSource("There are no faces in the source image")
+    query = source_faces[0]
+    target_faces = [face for face in engine.analyze(target) if face.descriptor is not None]
+    matches: list[CompareFacesMatch] = []
+    unmatched: list[FaceDetail] = []
+    if target_faces:
+        candidates = np.stack([face.descriptor for face in target_faces if face.descriptor is not None])
+        scores = similarity(distances(query.descriptor, candidates))  # type: ignore[arg-type]
+        for face, score in zip(target_faces, scores, strict=True):
+            if score >= similarity_threshold:
+                matches.append(CompareFacesMatch(Similarity=round(float(score), 5), Face=face.detail))
+            else:
+                unmatched.append(face.detail)
+    matches.sort(key=lambda m: m.Similarity, reverse=True)
+    return CompareFacesResult(SourceImageFace=query.detail, FaceMatches=tuple(matches), UnmatchedFaces=tuple(unmatched))

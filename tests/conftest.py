@@ -1,0 +1,47 @@
+"""Shared fixtures: the test photos (../shared/testdata via FACEINDEX_TESTDATA) and one real engine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from faceindex.config import Settings
+from faceindex.pipeline import FaceEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def testdata_root() -> Path:
+    return Path(os.environ.get("FACEINDEX_TESTDATA", ROOT.parent / "shared" / "testdata")).resolve()
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    root = testdata_root()
+    if not (root / "faces").is_dir():
+        pytest.skip(f"test photos not found at {root} (set FACEINDEX_TESTDATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def engine(model_cache: Path) -> FaceEngine:
+    return FaceEngine(Settings(model_cache=model_cache))
+
+
+@pytest.fixture(scope="session")
+def engine68(engine: FaceEngine) -> FaceEngine:
+    """The opt-in 68-point landmarks, sharing the converted models of `engine`."""
+    other = FaceEngine(Settings(model_cache=engine.settings.model_cache, landmarks="68"))
+    other._detector, other._embedder = engine.detector, engine.embedder
+    return other
+
+
+def face_photos(root: Path) -> list[tuple[str, Path]]:
+    return [(p.parent.name, p) for p in sorted((root / "faces").glob("*/*")) if p.is_file()]
