@@ -68,8 +68,14 @@ def test_format_comes_from_content_not_name(tmp_path: Path, testdata: Path) -> N
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("hopper.bmp", "BMP"), ("hopper.gif", "GIF"), ("hopper.png", "PNG"), ("hopper.ppm", "PPM"),
-     ("hopper.tif", "TIFF"), ("hopper.webp", "WEBP")],
+    [
+        ("hopper.bmp", "BMP"),
+        ("hopper.gif", "GIF"),
+        ("hopper.png", "PNG"),
+        ("hopper.ppm", "PPM"),
+        ("hopper.tif", "TIFF"),
+        ("hopper.webp", "WEBP"),
+    ],
 )
 def test_every_format_decodes_to_rgb(testdata: Path, name: str, fmt: str) -> None:
     decoded = decode_image(testdata / "edge/formats" / name)
@@ -86,8 +92,12 @@ def test_colour_modes_become_rgb(testdata: Path, name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("empty.jpg", "empty"), ("text.jpg", "not recognised"), ("broken.png", "not recognised"),
-     ("truncated_jpeg.jpg", "corrupt or truncated")],
+    [
+        ("empty.jpg", "empty"),
+        ("text.jpg", "not recognised"),
+        ("broken.png", "not recognised"),
+        ("truncated_jpeg.jpg", "corrupt or truncated"),
+    ],
 )
 def test_corrupt_files_give_typed_errors(testdata: Path, name: str, message: str) -> None:
     with pytest.raises(InvalidImageFormat, match=message):

@@ -1,7 +1,7 @@
 """The one place where the models are composed: image -> list[AnalyzedFace].
 
-    decode -> detect -> shape (5 or 68 points) -> align (150 px chips) -> embed (one batch)
-           -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
+decode -> detect -> shape (5 or 68 points) -> align (150 px chips) -> embed (one batch)
+       -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
 """
 
 from __future__ import annotations
@@ -98,7 +98,11 @@ class FaceEngine:
             )
             if "ALL" in wanted and len(points) == 68:
                 detail = FaceDetail(
-                    **{**detail.__dict__, "EyesOpen": eyes_mouth.eyes_open(points), "MouthOpen": eyes_mouth.mouth_open(points)}
+                    **{
+                        **detail.__dict__,
+                        "EyesOpen": eyes_mouth.eyes_open(points),
+                        "MouthOpen": eyes_mouth.mouth_open(points),
+                    }
                 )
             faces.append(
                 AnalyzedFace(

@@ -15,13 +15,13 @@ MOUTH_OPEN_RATIO = 0.12  # inner-lip gap over mouth width
 
 def _attribute(ratio: float, threshold: float, spread: float) -> BoolAttribute:
     margin = (ratio - threshold) / spread
-    confidence = 50.0 + 50.0 * math.tanh(abs(margin))
+    confidence = 50.0 + 50.0 * math.tanh(abs(float(margin)))
     return BoolAttribute(Value=bool(ratio > threshold), Confidence=round(confidence, 3))
 
 
 def _eye_ratio(eye: Points) -> float:
-    vertical = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
-    return float(vertical / (2.0 * max(np.linalg.norm(eye[0] - eye[3]), 1e-6)))
+    vertical = float(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4]))
+    return vertical / (2.0 * max(float(np.linalg.norm(eye[0] - eye[3])), 1e-6))
 
 
 def eyes_open(points: Points) -> BoolAttribute:

@@ -15,7 +15,7 @@ _SHARPNESS_SCALE = 100.0  # variance of the Laplacian at which sharpness reaches
 def face_quality(image: RGBImage, box: PixelBox) -> ImageQuality:
     height, width = image.shape[:2]
     left, top = max(0, int(box.left)), max(0, int(box.top))
-    right, bottom = min(width, int(math.ceil(box.right))), min(height, int(math.ceil(box.bottom)))
+    right, bottom = min(width, math.ceil(box.right)), min(height, math.ceil(box.bottom))
     if right - left < 2 or bottom - top < 2:
         return ImageQuality(Brightness=0.0, Sharpness=0.0)
     gray = cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_RGB2GRAY)

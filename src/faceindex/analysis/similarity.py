@@ -21,7 +21,8 @@ MIDPOINT = DECISION_DISTANCE * (DECISION_SIMILARITY / (100.0 - DECISION_SIMILARI
 
 def similarity(distance: npt.ArrayLike) -> npt.NDArray[np.float64]:
     d = np.asarray(distance, dtype=np.float64)
-    return 100.0 / (1.0 + (d / MIDPOINT) ** STEEPNESS)
+    out: npt.NDArray[np.float64] = 100.0 / (1.0 + (d / MIDPOINT) ** STEEPNESS)
+    return out
 
 
 def distance_for(similarity_value: float) -> float:
@@ -30,4 +31,5 @@ def distance_for(similarity_value: float) -> float:
 
 
 def distances(query: npt.NDArray[np.float32], candidates: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    return np.linalg.norm(candidates.astype(np.float64) - query.astype(np.float64), axis=1)
+    out: npt.NDArray[np.float64] = np.linalg.norm(candidates.astype(np.float64) - query.astype(np.float64), axis=1)
+    return out

@@ -20,8 +20,15 @@ def draw_faces(pixels: RGBImage, faces: list[FaceDetail], out: Path) -> None:
         top_left = (round(box.Left * width), round(box.Top * height))
         bottom_right = (round((box.Left + box.Width) * width), round((box.Top + box.Height) * height))
         cv2.rectangle(canvas, top_left, bottom_right, (0, 200, 0), thickness)
-        cv2.putText(canvas, str(index), (top_left[0], max(0, top_left[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.5 * thickness, (0, 200, 0), thickness)
+        cv2.putText(
+            canvas,
+            str(index),
+            (top_left[0], max(0, top_left[1] - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 * thickness,
+            (0, 200, 0),
+            thickness,
+        )
         for landmark in face.Landmarks:
             centre = (round(landmark.X * width), round(landmark.Y * height))
             cv2.circle(canvas, centre, thickness + 1, (0, 0, 255), -1)

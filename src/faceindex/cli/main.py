@@ -106,8 +106,14 @@ def _compare(engine: FaceEngine, args: argparse.Namespace) -> int:
         output.print_json(result)
     else:
         print(f"source face: confidence {result.SourceImageFace.Confidence:.2f}")
-        rows = [["match", f"{m.Similarity:.2f}", f"{m.Face.BoundingBox.Left:.3f},{m.Face.BoundingBox.Top:.3f}"] for m in result.FaceMatches]
-        rows += [["-", "<" + f"{args.threshold:g}", f"{f.BoundingBox.Left:.3f},{f.BoundingBox.Top:.3f}"] for f in result.UnmatchedFaces]
+        rows = [
+            ["match", f"{m.Similarity:.2f}", f"{m.Face.BoundingBox.Left:.3f},{m.Face.BoundingBox.Top:.3f}"]
+            for m in result.FaceMatches
+        ]
+        rows += [
+            ["-", "<" + f"{args.threshold:g}", f"{f.BoundingBox.Left:.3f},{f.BoundingBox.Top:.3f}"]
+            for f in result.UnmatchedFaces
+        ]
         print(output.table(["result", "similarity", "target face left,top"], rows))
     return EXIT_OK if result.FaceMatches else EXIT_NO_FACE
 
@@ -121,9 +127,14 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
         [role, Path(entry["file"]).name, entry["sha256"][:16], str(entry["size"]), entry["licence"]]
         for role, entry in manifest["sources"].items()
     ]
-    rows += [[f"{role} (onnx)", entry["file"], entry["sha256"][:16], "", "built here"] for role, entry in manifest["onnx"].items()]
+    rows += [
+        [f"{role} (onnx)", entry["file"], entry["sha256"][:16], "", "built here"]
+        for role, entry in manifest["onnx"].items()
+    ]
     print(output.table(["model", "file", "sha256", "bytes", "licence"], rows))
-    print(f"detector: {settings.detector} (upsample {settings.detector_upsample}); landmarks: {settings.landmarks}-point")
+    print(
+        f"detector: {settings.detector} (upsample {settings.detector_upsample}); landmarks: {settings.landmarks}-point"
+    )
     return EXIT_OK
 
 

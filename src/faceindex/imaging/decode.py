@@ -92,8 +92,7 @@ def _decode_bytes(data: bytes, limits: ImageLimits) -> DecodedImage:
         try:
             img.seek(0)  # GIF / multi-page TIFF: the first frame
             img.load()
-            img = ImageOps.exif_transpose(img) or img
-            rgb = _to_rgb(img)
+            rgb = _to_rgb(ImageOps.exif_transpose(img) or img)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise InvalidImageFormat(f"image data is corrupt or truncated ({fmt})") from None
     return DecodedImage(_check_array(rgb, limits), "JPEG" if fmt == "MPO" else fmt)
@@ -124,7 +123,5 @@ def _check_array(pixels: np.ndarray, limits: ImageLimits) -> RGBImage:
     if width * height > limits.max_pixels:
         raise ImageTooLarge(f"image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels")
     if min(width, height) < limits.min_side:
-        raise InvalidParameter(
-            f"image is {width}x{height}; each side must be at least {limits.min_side} pixels"
-        )
+        raise InvalidParameter(f"image is {width}x{height}; each side must be at least {limits.min_side} pixels")
     return np.ascontiguousarray(pixels)

@@ -142,7 +142,7 @@ class MmodDetector:
 
     def detect(self, image: RGBImage) -> list[Detection]:
         scale = 2**self.upsample
-        work = image
+        work: npt.NDArray[Any] = image
         for _ in range(self.upsample):
             work = cv2.resize(work, (work.shape[1] * 2, work.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
         pyramid, rects = build_pyramid(work, tuple(self.meta["mean"]), self.meta["padding"], self.meta["outer_padding"])

@@ -40,7 +40,7 @@ class DlibStream:
     def at_end(self) -> bool:
         return self.pos == len(self._data)
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         """dlib's packed integer: a control byte (low nibble = byte count, bit 7 = sign) + LE bytes."""
         control = self._take(1)[0]
         size = control & 0x0F
@@ -49,40 +49,40 @@ class DlibStream:
         value = int.from_bytes(self._take(size), "little")
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
+    def read_float(self) -> float:
         """dlib's portable float: packed int64 mantissa and int16 exponent, value = m * 2**e."""
-        mantissa = self.int()
-        exponent = self.int()
+        mantissa = self.read_int()
+        exponent = self.read_int()
         specials = {32000: math.inf, 32001: -math.inf, 32002: math.nan}
         if exponent in specials:
             return specials[exponent]
         return math.ldexp(float(mantissa), exponent)
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         byte = bytes(self._take(1))
         if byte not in (b"0", b"1"):
             raise ModelFormatError(f"bad bool byte {byte!r} at byte {self.pos - 1}")
         return byte == b"1"
 
-    def string(self) -> str:
-        length = self.int()
+    def read_string(self) -> str:
+        length = self.read_int()
         return bytes(self._take(length)).decode("ascii", errors="replace")
 
-    def tensor(self) -> FloatArray:
+    def read_tensor(self) -> FloatArray:
         """A resizable_tensor: version 2, four dims (n, k, nr, nc), raw float32 data."""
-        version = self.int()
+        version = self.read_int()
         if version != 2:
             raise ModelFormatError(f"unexpected tensor version {version}")
-        dims = tuple(self.int() for _ in range(4))
+        dims = tuple(self.read_int() for _ in range(4))
         count = math.prod(dims)
         raw = self._take(4 * count)
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(dims)
 
-    def alias_tensor(self) -> tuple[int, int, int, int]:
-        version = self.int()
+    def read_alias_tensor(self) -> tuple[int, int, int, int]:
+        version = self.read_int()
         if version != 1:
             raise ModelFormatError(f"unexpected alias_tensor version {version}")
-        n, k, nr, nc = (self.int() for _ in range(4))
+        n, k, nr, nc = (self.read_int() for _ in range(4))
         return (n, k, nr, nc)
 
 
@@ -119,7 +119,7 @@ class ParsedNet:
 def parse_net(data: bytes, expected: list[str | tuple[str, int]]) -> ParsedNet:
     """Parse a dlib network file whose template type is `expected` (top first, input excluded)."""
     stream = DlibStream(data)
-    if stream.int() != 1:
+    if stream.read_int() != 1:
         raise ModelFormatError("not a dlib network file: bad loss layer version")
     loss = _read_loss(stream)
     layers: list[Layer] = []
@@ -130,12 +130,12 @@ def parse_net(data: bytes, expected: list[str | tuple[str, int]]) -> ParsedNet:
         item = expected[index]
         kind, ref = (item, 0) if isinstance(item, str) else item
         if kind in ("tag", "skip"):
-            _expect(stream.int() == 1, f"{kind}{ref}: bad version")
+            _expect(stream.read_int() == 1, f"{kind}{ref}: bad version")
             layers.append(Layer(kind, ref))
             read(index + 1)
             return
         bottom = index == len(expected) - 1
-        version = stream.int()
+        version = stream.read_int()
         if bottom:
             _expect(version in (2, 3), f"bottom layer: bad version {version}")
             input_payload = _read_input(stream)
@@ -145,13 +145,13 @@ def parse_net(data: bytes, expected: list[str | tuple[str, int]]) -> ParsedNet:
         params = _read_payload(stream, kind)
         layers.append(Layer(kind, ref, params))
         for _ in range(3):
-            stream.bool()
+            stream.read_bool()
         for _ in range(2):
-            stream.tensor()
+            stream.read_tensor()
         if bottom or version == 2:
-            stream.tensor()  # params_grad (or grad_final at the bottom)
+            stream.read_tensor()  # params_grad (or grad_final at the bottom)
         if bottom and version >= 3:
-            stream.int()  # sample_expansion_factor
+            stream.read_int()  # sample_expansion_factor
 
     read(0)
     if not stream.at_end:
@@ -179,71 +179,71 @@ def _expect(condition: bool, message: str) -> None:
 
 
 def _read_loss(stream: DlibStream) -> dict[str, Any]:
-    tag = stream.string()
+    tag = stream.read_string()
     if tag == "loss_metric_2":
-        return {"type": "metric", "margin": stream.float(), "dist_thresh": stream.float()}
+        return {"type": "metric", "margin": stream.read_float(), "dist_thresh": stream.read_float()}
     if tag == "loss_mmod_":
-        version = stream.int()
+        version = stream.read_int()
         _expect(1 <= version <= 4, f"mmod_options version {version}")
         if version == 1:
-            windows = [(stream.int(), stream.int())]  # width, height
+            windows = [(stream.read_int(), stream.read_int())]  # width, height
         else:
             windows = []
-            for _ in range(stream.int()):
-                window_version = stream.int()
-                width, height = stream.int(), stream.int()
+            for _ in range(stream.read_int()):
+                window_version = stream.read_int()
+                width, height = stream.read_int(), stream.read_int()
                 if window_version == 2:
-                    stream.string()
+                    stream.read_string()
                 windows.append((width, height))
         options: dict[str, Any] = {
             "type": "mmod",
             "windows": windows,
-            "loss_per_false_alarm": stream.float(),
-            "loss_per_missed_target": stream.float(),
-            "truth_match_iou_threshold": stream.float(),
-            "nms_iou": stream.float(),
-            "nms_covered": stream.float(),
-            "ignore_iou": stream.float(),
-            "ignore_covered": stream.float(),
+            "loss_per_false_alarm": stream.read_float(),
+            "loss_per_missed_target": stream.read_float(),
+            "truth_match_iou_threshold": stream.read_float(),
+            "nms_iou": stream.read_float(),
+            "nms_covered": stream.read_float(),
+            "ignore_iou": stream.read_float(),
+            "ignore_covered": stream.read_float(),
         }
         if version >= 3:
-            stream.int()  # assume_image_pyramid
+            stream.read_int()  # assume_image_pyramid
         if version >= 4:
-            _expect(not stream.bool(), "bounding box regression is not supported")
-            stream.float()
+            _expect(not stream.read_bool(), "bounding box regression is not supported")
+            stream.read_float()
         return options
     raise ModelFormatError(f"unsupported loss layer {tag!r}")
 
 
 def _read_input(stream: DlibStream) -> dict[str, Any]:
-    tag = stream.string()
-    mean = (stream.float(), stream.float(), stream.float())
+    tag = stream.read_string()
+    mean = (stream.read_float(), stream.read_float(), stream.read_float())
     if tag == "input_rgb_image_sized":
-        return {"type": "sized", "mean": mean, "rows": stream.int(), "cols": stream.int()}
+        return {"type": "sized", "mean": mean, "rows": stream.read_int(), "cols": stream.read_int()}
     if tag == "input_rgb_image_pyramid":
         return {"type": "pyramid", "mean": mean, "padding": 10, "outer_padding": 11}
     if tag == "input_rgb_image_pyramid2":
-        return {"type": "pyramid", "mean": mean, "padding": stream.int(), "outer_padding": stream.int()}
+        return {"type": "pyramid", "mean": mean, "padding": stream.read_int(), "outer_padding": stream.read_int()}
     raise ModelFormatError(f"unsupported input layer {tag!r}")
 
 
 def _read_payload(stream: DlibStream, kind: str) -> dict[str, Any]:
-    tag = stream.string()
+    tag = stream.read_string()
     _expect(tag in _PAYLOAD_TAGS[kind], f"expected a {kind} layer, found {tag!r}")
     if kind == "con":
-        params = stream.tensor().ravel()
+        params = stream.read_tensor().ravel()
         out: dict[str, Any] = {
-            "num_filters": stream.int(),
-            "rows": stream.int(),
-            "cols": stream.int(),
-            "stride": (stream.int(), stream.int()),
-            "padding": (stream.int(), stream.int()),
+            "num_filters": stream.read_int(),
+            "rows": stream.read_int(),
+            "cols": stream.read_int(),
+            "stride": (stream.read_int(), stream.read_int()),
+            "padding": (stream.read_int(), stream.read_int()),
         }
-        filters, biases = stream.alias_tensor(), stream.alias_tensor()
+        filters, biases = stream.read_alias_tensor(), stream.read_alias_tensor()
         for _ in range(4):
-            stream.float()
-        use_bias = stream.bool() if tag in ("con_5", "con_6") else True
-        _expect(not (tag == "con_6" and stream.bool()), "fused relu in con_6 is not supported")
+            stream.read_float()
+        use_bias = stream.read_bool() if tag in ("con_5", "con_6") else True
+        _expect(not (tag == "con_6" and stream.read_bool()), "fused relu in con_6 is not supported")
         n_weights = math.prod(filters)
         out["weights"] = params[:n_weights].reshape(filters)
         out["bias"] = params[n_weights : n_weights + biases[1]] if use_bias else np.zeros(filters[0], np.float32)
@@ -252,50 +252,50 @@ def _read_payload(stream: DlibStream, kind: str) -> dict[str, Any]:
         return _read_affine(stream, tag)
     if kind in ("max_pool", "avg_pool"):
         return {
-            "rows": stream.int(),
-            "cols": stream.int(),
-            "stride": (stream.int(), stream.int()),
-            "padding": (stream.int(), stream.int()),
+            "rows": stream.read_int(),
+            "cols": stream.read_int(),
+            "stride": (stream.read_int(), stream.read_int()),
+            "padding": (stream.read_int(), stream.read_int()),
         }
     if kind == "fc":
-        num_outputs, num_inputs = stream.int(), stream.int()
-        params = stream.tensor().ravel()
-        stream.alias_tensor()
-        stream.alias_tensor()
-        bias_mode = stream.int()
+        num_outputs, num_inputs = stream.read_int(), stream.read_int()
+        params = stream.read_tensor().ravel()
+        stream.read_alias_tensor()
+        stream.read_alias_tensor()
+        bias_mode = stream.read_int()
         for _ in range(4):
-            stream.float()
-        use_bias = stream.bool() if tag == "fc_3" else True
+            stream.read_float()
+        use_bias = stream.read_bool() if tag == "fc_3" else True
         weights = params[: num_inputs * num_outputs].reshape(num_inputs, num_outputs)
         has_bias = bias_mode == 0 and use_bias
         bias = params[num_inputs * num_outputs :] if has_bias else np.zeros(num_outputs, np.float32)
         return {"weights": weights, "bias": bias}
     if kind == "relu" and tag == "relu_2":
-        _expect(not stream.bool(), "disabled relu")
+        _expect(not stream.read_bool(), "disabled relu")
     return {}
 
 
 def _read_affine(stream: DlibStream, tag: str) -> dict[str, Any]:
     """affine_ stores gamma/beta; bn_con2 is folded to gamma/beta as dlib does when loading it."""
-    params = stream.tensor().ravel()
-    gamma_dims, _ = stream.alias_tensor(), stream.alias_tensor()
+    params = stream.read_tensor().ravel()
+    gamma_dims, _ = stream.read_alias_tensor(), stream.read_alias_tensor()
     channels = math.prod(gamma_dims)
     gamma, beta = params[:channels], params[channels : 2 * channels]
     if tag == "bn_con2":
-        stream.tensor()  # means (batch statistics, unused at inference)
-        stream.tensor()  # invstds
-        running_means = stream.tensor().ravel()
-        running_variances = stream.tensor().ravel()
-        stream.int()  # num_updates
-        stream.int()  # running_stats_window_size
+        stream.read_tensor()  # means (batch statistics, unused at inference)
+        stream.read_tensor()  # invstds
+        running_means = stream.read_tensor().ravel()
+        running_variances = stream.read_tensor().ravel()
+        stream.read_int()  # num_updates
+        stream.read_int()  # running_stats_window_size
         for _ in range(4):
-            stream.float()
-        eps = np.float32(stream.float())
+            stream.read_float()
+        eps = np.float32(stream.read_float())
         # dlib computes this in float32: g = gamma / sqrt(var + eps); b = beta - g * mean.
         folded_gamma = (gamma / np.sqrt(running_variances + eps)).astype(np.float32)
         folded_beta = (beta - folded_gamma * running_means).astype(np.float32)
         return {"gamma": folded_gamma, "beta": folded_beta}
-    _expect(stream.int() == 0, "only per-channel affine layers are supported")
+    _expect(stream.read_int() == 0, "only per-channel affine layers are supported")
     if tag == "affine_2":
-        _expect(not stream.bool(), "disabled affine layer")
+        _expect(not stream.read_bool(), "disabled affine layer")
     return {"gamma": gamma.copy(), "beta": beta.copy()}

@@ -57,7 +57,8 @@ class PreparedPack:
     manifest: dict[str, Any]
 
     def onnx_path(self, role: str) -> Path:
-        return self.directory / self.manifest["onnx"][role]["file"]
+        file_name: str = self.manifest["onnx"][role]["file"]
+        return self.directory / file_name
 
     def meta(self, role: str) -> dict[str, Any]:
         meta: dict[str, Any] = self.manifest["onnx"][role]["meta"]

@@ -1,0 +1,27 @@
+"""The import rules of docs/architecture.md, enforced."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "faceindex"
+
+
+def _imports(path: Path) -> set[str]:
+    return set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", path.read_text(), re.MULTILINE))
+
+
+def test_only_models_imports_onnxruntime_and_dlib() -> None:
+    for path in SRC.rglob("*.py"):
+        names = _imports(path)
+        if "models" not in path.relative_to(SRC).parts:
+            assert not {"onnxruntime", "onnx", "dlib"} & names, path
+
+
+def test_lower_layers_do_not_import_upper_layers() -> None:
+    lower = ["models", "imaging", "analysis"]
+    for folder in lower:
+        for path in (SRC / folder).rglob("*.py"):
+            for name in _imports(path):
+                assert not name.startswith(("faceindex.service", "faceindex.cli", "faceindex.pipeline")), path

@@ -1,0 +1,90 @@
+"""The `faceindex` command as a user runs it: real process, real models, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceindex.pipeline import FaceEngine
+
+
+def run(args: list[str], cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "faceindex.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def cache(engine: FaceEngine) -> Path:
+    """An XDG cache whose model pack is the session's, so the CLI does not convert again."""
+    root = engine.model_pack.directory.parent.parent
+    (root / "faceindex").mkdir(exist_ok=True)
+    link = root / "faceindex" / "models"
+    if not link.exists():
+        link.symlink_to(engine.model_pack.directory.parent)
+    return root
+
+
+def test_detect_json_and_draw(testdata: Path, cache: Path, tmp_path: Path) -> None:
+    drawing = tmp_path / "out.png"
+    result = run(["detect", str(testdata / "multi/obama_and_biden.jpg"), "--json", "--draw", str(drawing)], cache)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert len(body["FaceDetails"]) >= 2
+    assert {"BoundingBox", "Confidence", "Landmarks", "Pose", "Quality"} <= set(body["FaceDetails"][0])
+    with Image.open(drawing) as image:
+        assert image.size == Image.open(testdata / "multi/obama_and_biden.jpg").size
+
+
+def test_detect_table_for_many_files(testdata: Path, cache: Path) -> None:
+    result = run(["detect", str(testdata / "faces/biden/1.jpg"), str(testdata / "faces/biden/2.jpg")], cache)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("1 face ") == 2
+    assert "confidence" in result.stdout
+
+
+def test_exit_codes_tell_no_face_and_bad_input_apart(testdata: Path, cache: Path, tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((200, 200, 3), 200, np.uint8)).save(blank)
+    no_face = run(["detect", str(blank)], cache)
+    assert no_face.returncode == 1
+    assert "0 faces" in no_face.stdout
+
+    corrupt = run(["detect", str(testdata / "edge/corrupt/truncated_jpeg.jpg")], cache)
+    assert corrupt.returncode == 2
+    assert "InvalidImageFormatException" in corrupt.stderr
+    assert "Traceback" not in corrupt.stderr
+
+    missing = run(["compare", str(tmp_path / "nope.jpg"), str(blank)], cache)
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+    source_without_face = run(["compare", str(blank), str(testdata / "faces/obama/1.jpg")], cache)
+    assert source_without_face.returncode == 2
+    assert "no faces in the source image" in source_without_face.stderr
+
+
+def test_compare(testdata: Path, cache: Path) -> None:
+    same = run(["compare", str(testdata / "faces/obama/1.jpg"), str(testdata / "faces/obama/2.jpg"), "--json"], cache)
+    assert same.returncode == 0, same.stderr
+    assert json.loads(same.stdout)["FaceMatches"][0]["Similarity"] >= 80
+    other = run(["compare", str(testdata / "faces/obama/1.jpg"), str(testdata / "faces/biden/1.jpg")], cache)
+    assert other.returncode == 1
+    assert "<80" in other.stdout
+
+
+def test_models_info(cache: Path) -> None:
+    result = run(["models", "info"], cache)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "dlib-v1" in result.stdout and "non-commercial" not in result.stdout.lower()
+    ) or "commercial" in result.stdout
+    assert "shape68" in result.stdout and "opt-in" in result.stdout
