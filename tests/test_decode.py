@@ -104,6 +104,17 @@ def test_corrupt_files_give_typed_errors(testdata: Path, name: str, message: str
         decode_image(testdata / "edge/corrupt" / name)
 
 
+def test_corrupt_files_fail_even_when_pillow_is_told_to_load_truncated_images(
+    testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what importing face_recognition does
+    for name in ["truncated_jpeg.jpg", "broken.png"]:
+        with pytest.raises(InvalidImageFormat):
+            decode_image(testdata / "edge/corrupt" / name)
+
+
 def test_exif_orientation_is_applied(testdata: Path) -> None:
     upright = decode_image(testdata / "edge/exif_orientation/hopper.jpg").pixels.astype(float)
     for variant in sorted((testdata / "edge/exif_orientation").glob("hopper_orientation_*")):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from faceindex.config import ImageLimits
 from faceindex.errors import ImageTooLarge, InvalidImageFormat, InvalidParameter
@@ -78,7 +78,7 @@ def _decode_bytes(data: bytes, limits: ImageLimits) -> DecodedImage:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             # Pillow's own guard (~89 M pixels) fires while reading the header
             raise ImageTooLarge(f"image has more than the limit of {limits.max_pixels} pixels") from None
-        except (UnidentifiedImageError, OSError):
+        except Exception:  # Pillow raises many types on hostile input (OSError, SyntaxError, UnicodeError…)
             raise InvalidImageFormat(
                 "image format not recognised: expected JPEG, PNG, WebP, GIF, BMP, TIFF or PPM"
             ) from None
@@ -89,13 +89,25 @@ def _decode_bytes(data: bytes, limits: ImageLimits) -> DecodedImage:
             raise ImageTooLarge(
                 f"image is {width}x{height} = {width * height} pixels; the limit is {limits.max_pixels} pixels"
             )
+        if _is_truncated(fmt, data):
+            raise InvalidImageFormat(f"image data is corrupt or truncated ({fmt})")
         try:
             img.seek(0)  # GIF / multi-page TIFF: the first frame
             img.load()
             rgb = _to_rgb(ImageOps.exif_transpose(img) or img)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except Exception:
             raise InvalidImageFormat(f"image data is corrupt or truncated ({fmt})") from None
     return DecodedImage(_check_array(rgb, limits), "JPEG" if fmt == "MPO" else fmt)
+
+
+def _is_truncated(fmt: str, data: bytes) -> bool:
+    """Pillow pads truncated files with grey when any library in the process (face_recognition does)
+    sets ImageFile.LOAD_TRUNCATED_IMAGES, so the end markers are checked here, independent of it."""
+    if fmt in ("JPEG", "MPO"):
+        return b"\xff\xd9" not in data[-65536:]
+    if fmt == "PNG":
+        return data.rfind(b"IEND") == -1
+    return False
 
 
 def _to_rgb(img: Image.Image) -> RGBImage:
