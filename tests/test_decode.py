@@ -43,6 +43,14 @@ def test_pixel_bomb_is_refused_from_the_header_without_decoding() -> None:
     assert elapsed < 10  # generous: shows the refusal did not decode 256 M pixels, not a speed claim
 
 
+def test_pixel_limit_is_ours_and_settable() -> None:
+    image = _png_bomb(7000)  # 49 MP: under Pillow's own guard, over Rekognition's 40 MP
+    with pytest.raises(ImageTooLarge, match="7000x7000 = 49000000 pixels; the limit is 40000000"):
+        decode_image(image)
+    with pytest.raises(ImageTooLarge, match="the limit is 1000000"):
+        decode_image(_png_bomb(1001), ImageLimits(max_pixels=1_000_000))
+
+
 def test_byte_limits_name_the_limit(tmp_path: Path) -> None:
     data = b"\xff\xd8" + b"\x00" * 100
     with pytest.raises(ImageTooLarge, match="limit for image bytes is 50"):

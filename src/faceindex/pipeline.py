@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
 from faceindex.config import Settings
@@ -97,13 +97,7 @@ class FaceEngine:
                 Quality=quality.face_quality(pixels, detection.box),
             )
             if "ALL" in wanted and len(points) == 68:
-                detail = FaceDetail(
-                    **{
-                        **detail.__dict__,
-                        "EyesOpen": eyes_mouth.eyes_open(points),
-                        "MouthOpen": eyes_mouth.mouth_open(points),
-                    }
-                )
+                detail = replace(detail, EyesOpen=eyes_mouth.eyes_open(points), MouthOpen=eyes_mouth.mouth_open(points))
             faces.append(
                 AnalyzedFace(
                     detail=detail,

@@ -24,39 +24,34 @@ OPSET = 17
 # --- the template types ---------------------------------------------------------------------
 
 
-def _block(stride: int) -> Spec:
-    # BN<con<N,3,3,1,1,relu<BN<con<N,3,3,stride,stride,SUBNET>>>>>
-    del stride  # strides are read from the file and checked there
-    return ["affine", "con", "relu", "affine", "con"]
+# Filter counts, kernel sizes and strides are read from the file; the sequences fix the wiring.
+# block = BN<con<N,3,3,1,1,relu<BN<con<N,3,3,stride,stride,SUBNET>>>>>
+_BLOCK: Spec = ["affine", "con", "relu", "affine", "con"]
+# ares = relu<add_prev1<block<N,affine,1,tag1<SUBNET>>>>
+_ARES: Spec = ["relu", ("add_prev", 1), *_BLOCK, ("tag", 1)]
+# ares_down = relu<add_prev2<avg_pool<2,2,2,2,skip1<tag2<block<N,affine,2,tag1<SUBNET>>>>>>>
+_ARES_DOWN: Spec = ["relu", ("add_prev", 2), "avg_pool", ("skip", 1), ("tag", 2), *_BLOCK, ("tag", 1)]
 
 
-def _ares(_: int) -> Spec:
-    # relu<add_prev1<block<N,affine,1,tag1<SUBNET>>>>
-    return ["relu", ("add_prev", 1), *_block(1), ("tag", 1)]
-
-
-def _ares_down(_: int) -> Spec:
-    # relu<add_prev2<avg_pool<2,2,2,2,skip1<tag2<block<N,affine,2,tag1<SUBNET>>>>>>>
-    return ["relu", ("add_prev", 2), "avg_pool", ("skip", 1), ("tag", 2), *_block(2), ("tag", 1)]
-
-
+# loss_metric<fc_no_bias<128,avg_pool_everything<alevel0<…alevel4<max_pool<relu<affine<con<32,7,7,2,2,
+#   input_rgb_image_sized<150>>>>>>>>>>>>
 RESNET_SPEC: Spec = [
     "fc",
-    ("avg_pool", 0),
-    *_ares_down(256),
-    *_ares(256),
-    *_ares(256),
-    *_ares_down(256),
-    *_ares(128),
-    *_ares(128),
-    *_ares_down(128),
-    *_ares(64),
-    *_ares(64),
-    *_ares(64),
-    *_ares_down(64),
-    *_ares(32),
-    *_ares(32),
-    *_ares(32),
+    "avg_pool",
+    *_ARES_DOWN,  # alevel0: 256
+    *_ARES,  # alevel1: 256, 256, down to 256
+    *_ARES,
+    *_ARES_DOWN,
+    *_ARES,  # alevel2: 128, 128, down to 128
+    *_ARES,
+    *_ARES_DOWN,
+    *_ARES,  # alevel3: 64 x3, down to 64
+    *_ARES,
+    *_ARES,
+    *_ARES_DOWN,
+    *_ARES,  # alevel4: 32 x3
+    *_ARES,
+    *_ARES,
     "max_pool",
     "relu",
     "affine",
@@ -68,10 +63,6 @@ MMOD_SPEC: Spec = [
     *(["relu", "affine", "con"] * 3),  # rcon5<45> three times
     *(["relu", "affine", "con"] * 3),  # the downsampler: con5d<32>, con5d<32>, con5d<16>
 ]
-
-
-def _normalise(spec: Spec) -> Spec:
-    return [item if isinstance(item, str) or item[0] != "avg_pool" else "avg_pool" for item in spec]
 
 
 # --- graph building -------------------------------------------------------------------------
@@ -209,7 +200,7 @@ def _add_zero_padded(
 
 def resnet_to_onnx(data: bytes) -> tuple[onnx.ModelProto, dict[str, Any]]:
     """The 128-D face descriptor net. Input: float32 [N, 150, 150, 3] RGB pixel values 0-255."""
-    net = parse_net(data, _normalise(RESNET_SPEC))
+    net = parse_net(data, RESNET_SPEC)
     builder = _GraphBuilder()
     rows, cols = net.input["rows"], net.input["cols"]
     mean = np.array(net.input["mean"], np.float32).reshape(1, 3, 1, 1)
