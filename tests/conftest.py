@@ -35,13 +35,5 @@ def engine(model_cache: Path) -> FaceEngine:
     return FaceEngine(Settings(model_cache=model_cache))
 
 
-@pytest.fixture(scope="session")
-def engine68(engine: FaceEngine) -> FaceEngine:
-    """The opt-in 68-point landmarks, sharing the converted models of `engine`."""
-    other = FaceEngine(Settings(model_cache=engine.settings.model_cache, landmarks="68"))
-    other._detector, other._embedder = engine.detector, engine.embedder
-    return other
-
-
 def face_photos(root: Path) -> list[tuple[str, Path]]:
     return [(p.parent.name, p) for p in sorted((root / "faces").glob("*/*")) if p.is_file()]

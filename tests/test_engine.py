@@ -69,8 +69,9 @@ def test_no_face_in_source_is_invalid_parameter(engine: FaceEngine, testdata: Pa
     assert info.value.code == "InvalidParameterException"
 
 
-def test_face_detail_in_rekognitions_vocabulary(engine68: FaceEngine, testdata: Path) -> None:
-    faces = detect_faces(engine68, testdata / "faces/obama/1.jpg", ["ALL"])
+@pytest.mark.parametrize("scheme", ["mesh", "68"])
+def test_face_detail_in_rekognitions_vocabulary(scheme: str, engine: FaceEngine, testdata: Path) -> None:
+    faces = detect_faces(engine.with_landmarks(scheme), testdata / "faces/obama/1.jpg", ["ALL"])
     assert len(faces) == 1
     face = faces[0]
     box = face.BoundingBox
@@ -87,11 +88,12 @@ def test_face_detail_in_rekognitions_vocabulary(engine68: FaceEngine, testdata: 
     assert face.MouthOpen is not None
 
 
-def test_default_landmarks_come_from_the_public_domain_model(engine: FaceEngine, testdata: Path) -> None:
-    face = detect_faces(engine, testdata / "faces/obama/1.jpg", ["ALL"])[0]
+def test_five_point_landmarks_give_what_they_define(engine: FaceEngine, testdata: Path) -> None:
+    assert engine.settings.landmarks == "mesh"  # the default is licence-clean and complete
+    face = detect_faces(engine.with_landmarks("5"), testdata / "faces/obama/1.jpg", ["ALL"])[0]
     types = {lm.Type for lm in face.Landmarks}
     assert {"eyeLeft", "eyeRight", "nose", "leftPupil", "rightPupil"} <= types
-    assert face.EyesOpen is None  # needs eyelid points: not inferred from 5 landmarks
+    assert face.EyesOpen is None and face.MouthOpen is None  # no eyelid or lip points in this model
     with pytest.raises(InvalidParameter):
         detect_faces(engine, testdata / "faces/obama/1.jpg", ["AGE"])
 

@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
+from faceindex.analysis.landmarks import Points
 from faceindex.config import Settings
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack
 from faceindex.models.detector import FaceDetector, HogDetector, MmodDetector
 from faceindex.models.embedder import Embedder
+from faceindex.models.facemesh import FaceMesh, model_path
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
 from faceindex.models.runtime import OnnxModel
-from faceindex.types import AnalyzedFace, Detection, FaceDetail, RGBImage
+from faceindex.types import AnalyzedFace, Detection, FaceDetail, PixelBox, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
 
@@ -33,6 +35,7 @@ class FaceEngine:
     _detector: FaceDetector | None = field(default=None, repr=False)
     _embedder: Embedder | None = field(default=None, repr=False)
     _shapes: dict[str, ShapePredictor] = field(default_factory=dict, repr=False)
+    _mesh: FaceMesh | None = field(default=None, repr=False)
 
     @property
     def model_pack(self) -> pack.PreparedPack:
@@ -65,6 +68,32 @@ class FaceEngine:
             self._shapes[points] = ShapePredictor(pack.source_files()["shape68" if points == "68" else "shape5"])
         return self._shapes[points]
 
+    def with_landmarks(self, landmarks: str) -> FaceEngine:
+        """The same loaded models with another landmark model for analysis."""
+        other = FaceEngine(replace(self.settings, landmarks=landmarks))
+        other._pack, other._detector, other._embedder = self._pack, self._detector, self._embedder
+        other._shapes, other._mesh = self._shapes, self._mesh
+        return other
+
+    @property
+    def mesh(self) -> FaceMesh:
+        if self._mesh is None:
+            self._mesh = FaceMesh(model_path())
+        return self._mesh
+
+    def detail_points(self, pixels: RGBImage, boxes: list[PixelBox], shapes5: list[object]) -> list[Points]:
+        """The landmarks that analysis reads: FaceMesh (default), dlib's 68 (opt-in) or its 5."""
+        if self.settings.landmarks == "68":
+            return [shape_points(s) for s in self.shape_predictor("68").shapes(pixels, boxes)]
+        five = [shape_points(s) for s in shapes5]
+        if self.settings.landmarks == "5":
+            return five
+        # 5-point order: image-right eye (0, 1), image-left eye (2, 3)
+        return [
+            self.mesh.landmarks(pixels, box, (p[2:4].mean(axis=0), p[0:2].mean(axis=0)))
+            for box, p in zip(boxes, five, strict=True)
+        ]
+
     def decode(self, image: ImageInput) -> DecodedImage:
         return decode_image(image, self.settings.limits)
 
@@ -83,12 +112,10 @@ class FaceEngine:
         boxes = [d.box for d in detections]
         shapes5 = self.shape_predictor("5").shapes(pixels, boxes)
         descriptors = self.embedder.embed(face_chips(pixels, shapes5)) if embed and detections else None
-        detail_shapes = shapes5
-        if "ALL" in wanted and self.settings.landmarks == "68":
-            detail_shapes = self.shape_predictor("68").shapes(pixels, boxes)
+        all_points = self.detail_points(pixels, boxes, shapes5)
         faces = []
         for index, detection in enumerate(detections):
-            points = shape_points(detail_shapes[index])
+            points = all_points[index]
             detail = FaceDetail(
                 BoundingBox=detection.box.to_ratios(width, height),
                 Confidence=round(detection.confidence, 5),
@@ -96,7 +123,7 @@ class FaceEngine:
                 Pose=pose.estimate_pose(points, width, height),
                 Quality=quality.face_quality(pixels, detection.box),
             )
-            if "ALL" in wanted and len(points) == 68:
+            if "ALL" in wanted:
                 detail = replace(detail, EyesOpen=eyes_mouth.eyes_open(points), MouthOpen=eyes_mouth.mouth_open(points))
             faces.append(
                 AnalyzedFace(

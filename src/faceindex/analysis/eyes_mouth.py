@@ -1,4 +1,4 @@
-"""EyesOpen and MouthOpen from 68-point landmarks (aspect ratios of the eyelids and lips)."""
+"""EyesOpen and MouthOpen from eyelid and lip landmarks (FaceMesh or the 68-point model)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from faceindex.models.landmarks import Points
+from faceindex.analysis.landmarks import Points, scheme_for
 from faceindex.types import BoolAttribute
 
 EYE_OPEN_RATIO = 0.2  # eye aspect ratio (Soukupova & Cech 2016): closed eyes fall below ~0.2
@@ -24,12 +24,19 @@ def _eye_ratio(eye: Points) -> float:
     return vertical / (2.0 * max(float(np.linalg.norm(eye[0] - eye[3])), 1e-6))
 
 
-def eyes_open(points: Points) -> BoolAttribute:
-    ratio = (_eye_ratio(points[36:42]) + _eye_ratio(points[42:48])) / 2.0
+def eyes_open(points: Points) -> BoolAttribute | None:
+    eyes = scheme_for(points).eyes
+    if eyes is None:
+        return None
+    ratio = (_eye_ratio(points[list(eyes[0])]) + _eye_ratio(points[list(eyes[1])])) / 2.0
     return _attribute(ratio, EYE_OPEN_RATIO, 0.05)
 
 
-def mouth_open(points: Points) -> BoolAttribute:
-    gap = float(np.linalg.norm(points[62] - points[66]))
-    width = max(float(np.linalg.norm(points[48] - points[54])), 1e-6)
+def mouth_open(points: Points) -> BoolAttribute | None:
+    mouth = scheme_for(points).mouth
+    if mouth is None:
+        return None
+    top, bottom, left, right = mouth
+    gap = float(np.linalg.norm(points[top] - points[bottom]))
+    width = max(float(np.linalg.norm(points[left] - points[right])), 1e-6)
     return _attribute(gap / width, MOUTH_OPEN_RATIO, 0.08)

@@ -7,32 +7,12 @@ import math
 import cv2
 import numpy as np
 
-from faceindex.models.landmarks import Points
+from faceindex.analysis.landmarks import Points, scheme_for
 from faceindex.types import Pose
-
-# A generic adult head in millimetres (x to the image right, y up, z towards the camera).
-_MODEL_68 = {
-    30: (0.0, 0.0, 0.0),  # nose tip
-    8: (0.0, -63.6, -12.5),  # chin
-    36: (-43.3, 32.7, -26.0),  # image-left eye, outer corner
-    45: (43.3, 32.7, -26.0),  # image-right eye, outer corner
-    48: (-28.9, -28.9, -24.1),  # mouth corners
-    54: (28.9, -28.9, -24.1),
-    33: (0.0, -15.0, -12.0),  # nose base
-    39: (-12.0, 31.0, -22.0),  # inner eye corners
-    42: (12.0, 31.0, -22.0),
-}
-_MODEL_5 = {
-    2: (-43.3, 32.7, -26.0),
-    3: (-12.0, 31.0, -22.0),
-    1: (12.0, 31.0, -22.0),
-    0: (43.3, 32.7, -26.0),
-    4: (0.0, -15.0, -12.0),
-}
 
 
 def estimate_pose(points: Points, width: int, height: int) -> Pose:
-    model = _MODEL_68 if len(points) == 68 else _MODEL_5
+    model = scheme_for(points).pose
     # to camera coordinates: y down like the image, z away from the camera
     object_points = np.array(list(model.values()), dtype=np.float64) * np.array([1.0, -1.0, -1.0])
     image_points = points[list(model)].astype(np.float64)

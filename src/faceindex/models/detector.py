@@ -79,11 +79,13 @@ def pyramid_layout(rows: int, cols: int, padding: int, outer_padding: int) -> tu
 def _resize_align_corners(src: npt.NDArray[np.float32], rows: int, cols: int) -> npt.NDArray[np.float32]:
     """Bilinear resize with corner pixels aligned, as dlib's resize_image does."""
     src_rows, src_cols = src.shape[:2]
-    map_x = np.arange(cols, dtype=np.float32) * np.float32((src_cols - 1) / max(cols - 1, 1))
-    map_y = np.arange(rows, dtype=np.float32) * np.float32((src_rows - 1) / max(rows - 1, 1))
-    grid_x = np.broadcast_to(map_x[None, :], (rows, cols))
-    grid_y = np.broadcast_to(map_y[:, None], (rows, cols))
-    out = cv2.remap(src, grid_x, grid_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # destination (x, y) samples the source at (x * sx, y * sy): an affine map, inverse given
+    matrix = np.array(
+        [[(src_cols - 1) / max(cols - 1, 1), 0.0, 0.0], [0.0, (src_rows - 1) / max(rows - 1, 1), 0.0]], np.float64
+    )
+    out = cv2.warpAffine(
+        src, matrix, (cols, rows), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
     return np.asarray(out, dtype=np.float32)
 
 
@@ -93,13 +95,13 @@ def build_pyramid(
     """The normalised tiled pyramid as an NCHW tensor, and the rectangle of each level in it."""
     rows, cols = image.shape[:2]
     rects, tensor_rows, tensor_cols = pyramid_layout(rows, cols, padding, outer_padding)
-    canvas = np.zeros((tensor_rows, tensor_cols, 3), np.float32)
-    level = (image.astype(np.float32) - np.asarray(mean, np.float32)) / np.float32(256.0)
+    canvas = np.zeros((1, 3, tensor_rows, tensor_cols), np.float32)  # zero is the mean colour
+    level = (image.astype(np.float32) - np.asarray(mean, np.float32)) * np.float32(1.0 / 256.0)
     for index, (left, top, right, bottom) in enumerate(rects):
         if index:
             level = _resize_align_corners(level, bottom - top + 1, right - left + 1)
-        canvas[top : bottom + 1, left : right + 1] = level
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None]), rects
+        canvas[0, :, top : bottom + 1, left : right + 1] = level.transpose(2, 0, 1)
+    return canvas, rects
 
 
 def _nearest_rect(rects: list[Rect], x: int, y: int) -> int:
