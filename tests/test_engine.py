@@ -167,3 +167,16 @@ def test_library_functions_accept_bytes_paths_and_arrays(engine: FaceEngine, tes
     by_array = faceindex.detect_faces(engine.decode(path).pixels, engine=engine)
     assert by_path == by_bytes == by_array
     assert len(faceindex.embed_faces(path, engine=engine)[0][1]) == 128
+
+
+def test_default_detector_finds_small_crowd_faces_that_dlibs_cnn_misses(engine: FaceEngine, testdata: Path) -> None:
+    """crowd/1.jpg: ~40 faces of 20-30 px. dlib's CNN (upsample 1) finds none of them."""
+    faces = detect_faces(engine, testdata / "crowd/1.jpg")
+    assert len(faces) >= 30
+    widths = [f.BoundingBox.Width * 720 for f in faces]
+    assert max(widths) < 60
+
+
+def test_default_detector_finds_exactly_the_one_face_of_each_portrait(engine: FaceEngine, testdata: Path) -> None:
+    for _, path in face_photos(testdata):
+        assert len(detect_faces(engine, path)) == 1, path

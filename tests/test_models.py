@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dlib
@@ -37,7 +38,7 @@ def test_detector_boxes_equal_dlibs_cnn_detector(engine: FaceEngine, testdata: P
     """The MMOD net on onnxruntime with our pyramid gives dlib's boxes (upsample 0, to keep CI fast)."""
     from faceindex.models.detector import MmodDetector
 
-    detector = engine.detector
+    detector = FaceEngine(replace(engine.settings, detector="mmod")).detector
     assert isinstance(detector, MmodDetector)
     at_zero = MmodDetector(detector.model, detector.meta, upsample=0)
     reference = dlib.cnn_face_detection_model_v1(str(pack.source_files()["mmod"]))

