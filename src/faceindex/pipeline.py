@@ -74,6 +74,13 @@ class FaceEngine:
             self._shapes[points] = ShapePredictor(pack.source_files()["shape68" if points == "68" else "shape5"])
         return self._shapes[points]
 
+    def with_detector(self, detector: str, upsample: int = 1) -> FaceEngine:
+        """The same loaded models with another detector."""
+        other = self.with_landmarks(self.settings.landmarks)
+        other.settings = replace(self.settings, detector=detector, detector_upsample=upsample)
+        other._detector = None
+        return other
+
     def with_landmarks(self, landmarks: str) -> FaceEngine:
         """The same loaded models with another landmark model for analysis."""
         other = FaceEngine(replace(self.settings, landmarks=landmarks))
