@@ -1,7 +1,8 @@
 """The one place where the models are composed: image -> list[AnalyzedFace].
 
-decode -> detect -> shape (5 or 68 points) -> align (150 px chips) -> embed (one batch)
-       -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
+decode -> detect -> 5-point shape -> FaceMesh (one batch; with BlazeFace also the check that a
+proposal is a face) -> align (150 px chips) -> embed (one batch)
+-> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from faceindex.models.facemesh import model_path as facemesh_path
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
 from faceindex.models.litert import TfliteModel, mediapipe_model
 from faceindex.models.runtime import OnnxModel
-from faceindex.types import AnalyzedFace, Detection, FaceDetail, PixelBox, RGBImage
+from faceindex.types import AnalyzedFace, Detection, FaceDetail, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
+MIN_PRESENCE = 0.5  # FaceMesh's face-presence probability: real faces score ~1.0, look-alikes ~0
+
+
+@dataclass(frozen=True)
+class LocatedFace:
+    detection: Detection
+    shape5: object  # dlib full_object_detection: what alignment uses
+    points: Points  # the landmarks analysis reads (FaceMesh 468, dlib 68 or dlib 5)
 
 
 @dataclass
@@ -94,25 +103,34 @@ class FaceEngine:
             self._mesh = FaceMesh(TfliteModel(facemesh_path(), self.settings.threads))
         return self._mesh
 
-    def detail_points(self, pixels: RGBImage, boxes: list[PixelBox], shapes5: list[object]) -> list[Points]:
-        """The landmarks that analysis reads: FaceMesh (default), dlib's 68 (opt-in) or its 5."""
-        if self.settings.landmarks == "68":
-            return [shape_points(s) for s in self.shape_predictor("68").shapes(pixels, boxes)]
+    def locate(self, pixels: RGBImage) -> list[LocatedFace]:
+        """Faces, largest first, with their alignment shape and the landmarks analysis reads."""
+        detections = sorted(self.detector.detect(pixels), key=lambda d: d.box.area, reverse=True)
+        boxes = [d.box for d in detections]
+        shapes5 = self.shape_predictor("5").shapes(pixels, boxes)
         five = [shape_points(s) for s in shapes5]
-        if self.settings.landmarks == "5":
-            return five
-        # 5-point order: image-right eye (0, 1), image-left eye (2, 3)
-        return [
-            self.mesh.landmarks(pixels, box, (p[2:4].mean(axis=0), p[0:2].mean(axis=0)))
-            for box, p in zip(boxes, five, strict=True)
-        ]
+        verify = self.settings.detector == "blazeface"
+        meshes = []
+        if verify or self.settings.landmarks == "mesh":
+            # 5-point order: image-right eye (0, 1), image-left eye (2, 3)
+            eyes = [(p[2:4].mean(axis=0), p[0:2].mean(axis=0)) for p in five]
+            meshes = self.mesh.run(pixels, boxes, eyes)  # type: ignore[arg-type]
+        if self.settings.landmarks == "mesh":
+            points = [m.points for m in meshes]
+        elif self.settings.landmarks == "68":
+            points = [shape_points(s) for s in self.shape_predictor("68").shapes(pixels, boxes)]
+        else:
+            points = five
+        located = [LocatedFace(d, shape, p) for d, shape, p in zip(detections, shapes5, points, strict=True)]
+        if verify:  # BlazeFace proposes, FaceMesh's face-presence score confirms
+            located = [face for face, mesh in zip(located, meshes, strict=True) if mesh.presence >= MIN_PRESENCE]
+        return located
 
     def decode(self, image: ImageInput) -> DecodedImage:
         return decode_image(image, self.settings.limits)
 
     def detect(self, pixels: RGBImage) -> list[Detection]:
-        detections = self.detector.detect(pixels)
-        return sorted(detections, key=lambda d: d.box.area, reverse=True)
+        return [face.detection for face in self.locate(pixels)]
 
     def analyze(
         self, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",), embed: bool = True
@@ -121,14 +139,13 @@ class FaceEngine:
         decoded = image if isinstance(image, DecodedImage) else self.decode(image)
         wanted = set(attributes)
         pixels, width, height = decoded.pixels, decoded.width, decoded.height
-        detections = self.detect(pixels)
-        boxes = [d.box for d in detections]
-        shapes5 = self.shape_predictor("5").shapes(pixels, boxes)
-        descriptors = self.embedder.embed(face_chips(pixels, shapes5)) if embed and detections else None
-        all_points = self.detail_points(pixels, boxes, shapes5)
+        located = self.locate(pixels)
+        descriptors = None
+        if embed and located:
+            descriptors = self.embedder.embed(face_chips(pixels, [face.shape5 for face in located]))
         faces = []
-        for index, detection in enumerate(detections):
-            points = all_points[index]
+        for index, face in enumerate(located):
+            detection, points = face.detection, face.points
             detail = FaceDetail(
                 BoundingBox=detection.box.to_ratios(width, height),
                 Confidence=round(detection.confidence, 5),

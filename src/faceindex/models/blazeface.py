@@ -1,7 +1,9 @@
 """BlazeFace full-range (MediaPipe, Apache-2.0) on LiteRT, run over an image pyramid of tiles.
 
-One 192x192 pass over the whole image finds large faces; passes over overlapping square tiles find
-small ones (the model sees faces down to ~10 px of its input, so 384 px tiles reach faces of ~20 px).
+One 192x192 pass over the whole image finds large faces; passes over overlapping square tiles of
+384, 768, 1536 … px find smaller ones. The model sees faces from ~10 px of its input, so 384 px tiles
+reach faces of ~20 px; each larger level is used while it is at most half the image's long side,
+which keeps every face size inside the range of some level that does not cut it.
 Detections of all passes are merged by MediaPipe's weighted non-maximum suppression. BlazeFace's
 box is tight around eyes and mouth; it is mapped to a dlib-style face box (the box dlib's shape
 predictors and our MMOD detector use) by a fixed scale and offset measured on the test photos.
@@ -80,7 +82,7 @@ def _iou(box: npt.NDArray[np.float64], boxes: npt.NDArray[np.float64]) -> npt.ND
 @dataclass
 class BlazeFaceDetector:
     model: TfliteModel
-    tile_sizes: tuple[int, ...] = (768, 384)  # after the whole-image pass; 384 reaches ~20 px faces
+    smallest_tile: int = 384  # reaches faces of ~20 px
     overlap: float = 0.25
     min_score: float = 0.5  # MediaPipe's own threshold for this model
     nms_iou: float = 0.3
@@ -89,10 +91,12 @@ class BlazeFaceDetector:
 
     def detect(self, image: RGBImage) -> list[Detection]:
         height, width = image.shape[:2]
-        squares = tiles(width, height, max(width, height), 0.0)
-        for size in self.tile_sizes:
-            if size < max(width, height):
-                squares += tiles(width, height, size, self.overlap)
+        long_side = max(width, height)
+        squares = tiles(width, height, long_side, 0.0)
+        size = self.smallest_tile
+        while size < long_side and (size == self.smallest_tile or 2 * size <= long_side):
+            squares += tiles(width, height, size, self.overlap)
+            size *= 2
         batch = np.stack([self._input(image, x, y, size) for x, y, size in squares])
         raw_boxes, raw_scores = self._run(batch)
         found_boxes, found_scores = [], []

@@ -28,31 +28,53 @@ def model_path() -> Path:
     return mediapipe_model("face_landmark.tflite")
 
 
+@dataclass(frozen=True)
+class MeshResult:
+    points: Points  # 468 x 2 pixel coordinates
+    presence: float  # the model's probability that the crop holds a face
+
+
 @dataclass
 class FaceMesh:
     model: TfliteModel
 
-    def landmarks(self, image: RGBImage, box: PixelBox, eyes: tuple[Points, Points] | None) -> Points:
-        """468 x 2 pixel coordinates. `eyes` (image-left centre, image-right centre) levels the crop."""
-        angle = 0.0
-        if eyes is not None:
-            (lx, ly), (rx, ry) = eyes
-            angle = math.atan2(ry - ly, rx - lx)
-        cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
-        size = max(box.width, box.height) * ROI_SCALE
-        cos, sin = math.cos(angle), math.sin(angle)
-        # crop pixel (u, v) in 0..192 -> image point: centre + R(angle) @ ((u/192 - 0.5) * size, ...)
-        k = size / INPUT_SIZE
-        to_image = np.array([[cos * k, -sin * k, 0.0], [sin * k, cos * k, 0.0]])
-        to_image[:, 2] = [cx, cy] - to_image[:, :2] @ [INPUT_SIZE / 2, INPUT_SIZE / 2]
-        crop = cv2.warpAffine(
-            image,
-            to_image,
-            (INPUT_SIZE, INPUT_SIZE),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
+    def run(self, image: RGBImage, boxes: list[PixelBox], eyes: list[tuple[Points, Points] | None]) -> list[MeshResult]:
+        """Every face in one batch. `eyes` (image-left, image-right eye centre) levels each crop."""
+        if not boxes:
+            return []
+        transforms = [_crop_transform(box, pair) for box, pair in zip(boxes, eyes, strict=True)]
+        crops = np.stack(
+            [
+                cv2.warpAffine(
+                    image,
+                    m,
+                    (INPUT_SIZE, INPUT_SIZE),
+                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=cv2.BORDER_CONSTANT,
+                )
+                for m in transforms
+            ]
         )
-        raw = self.model.run((crop.astype(np.float32) / 255.0)[None])[0]
-        crop_points = raw.reshape(-1, 3)[:, :2].astype(np.float64)
-        result: Points = crop_points @ to_image[:, :2].T + to_image[:, 2]
-        return result
+        outputs = self.model.run(crops.astype(np.float32) * np.float32(1.0 / 255.0))
+        raw_points = next(o for o in outputs if o.size == len(boxes) * 1404).reshape(len(boxes), 468, 3)
+        logits = next(o for o in outputs if o.size == len(boxes)).reshape(len(boxes))
+        results = []
+        for m, crop_points, logit in zip(transforms, raw_points, logits, strict=True):
+            points: Points = crop_points[:, :2].astype(np.float64) @ m[:, :2].T + m[:, 2]
+            presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit, -80.0, 80.0))))
+            results.append(MeshResult(points=points, presence=presence))
+        return results
+
+
+def _crop_transform(box: PixelBox, eyes: tuple[Points, Points] | None) -> npt.NDArray[np.float64]:
+    """The affine map from crop pixels (0..192) to image pixels: a square 1.5x the face box, eyes level."""
+    angle = 0.0
+    if eyes is not None:
+        (lx, ly), (rx, ry) = eyes
+        angle = math.atan2(ry - ly, rx - lx)
+    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    k = max(box.width, box.height) * ROI_SCALE / INPUT_SIZE
+    cos, sin = math.cos(angle), math.sin(angle)
+    to_image = np.array([[cos * k, -sin * k, 0.0], [sin * k, cos * k, 0.0]])
+    to_image[:, 2] = [cx, cy] - to_image[:, :2] @ [INPUT_SIZE / 2, INPUT_SIZE / 2]
+    return to_image
