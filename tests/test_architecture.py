@@ -12,16 +12,22 @@ def _imports(path: Path) -> set[str]:
     return set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", path.read_text(), re.MULTILINE))
 
 
-def test_only_models_imports_onnxruntime_and_dlib() -> None:
+def test_only_models_imports_the_inference_runtimes() -> None:
     for path in SRC.rglob("*.py"):
         names = _imports(path)
         if "models" not in path.relative_to(SRC).parts:
-            assert not {"onnxruntime", "onnx", "dlib"} & names, path
+            assert not {"onnxruntime", "onnx", "dlib", "ai_edge_litert.interpreter"} & names, path
 
 
 def test_lower_layers_do_not_import_upper_layers() -> None:
-    lower = ["models", "imaging", "analysis"]
+    lower = ["models", "imaging", "analysis", "store"]
     for folder in lower:
         for path in (SRC / folder).rglob("*.py"):
             for name in _imports(path):
                 assert not name.startswith(("faceindex.service", "faceindex.cli", "faceindex.pipeline")), path
+
+
+def test_only_the_sqlite_store_imports_sqlite3() -> None:
+    for path in SRC.rglob("*.py"):
+        if "sqlite" not in path.relative_to(SRC).parts:
+            assert "sqlite3" not in _imports(path), path

@@ -9,6 +9,11 @@ from pathlib import Path
 from faceindex.errors import InvalidParameter
 
 
+def _default_data() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "faceindex"
+
+
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "faceindex" / "models"
@@ -27,6 +32,10 @@ class ImageLimits:
 @dataclass(frozen=True)
 class Settings:
     model_cache: Path = field(default_factory=_default_cache)
+    data_dir: Path = field(default_factory=_default_data)  # the embedded store: faceindex.db + indexes/
+    vector_index: str = "auto"  # auto (exact below 50,000 faces, else HNSW) | exact | hnsw
+    region: str = "us-east-1"  # for ARNs, as Rekognition writes them
+    account_id: str = "000000000000"
     detector: str = "blazeface"  # blazeface (tiled, faces from ~20 px) | mmod (dlib's CNN) | hog (dlib's HOG)
     detector_upsample: int = 1  # mmod / hog: 1 finds faces down to ~40 px; 0 is ~4x faster, faces >= ~80 px
     landmarks: str = "mesh"  # mesh (FaceMesh, Apache-2.0) | 5 (dlib, public domain) | 68 (opt-in: non-commercial)
@@ -41,7 +50,7 @@ class Settings:
             raw = env.get(f"FACEINDEX_{f.name.upper()}")
             if raw is None or f.name == "limits":
                 continue
-            kwargs[f.name] = Path(raw) if f.name == "model_cache" else _coerce(f.name, raw, f.type)
+            kwargs[f.name] = Path(raw) if f.name in ("model_cache", "data_dir") else _coerce(f.name, raw, f.type)
         limits = {}
         for f in fields(ImageLimits):
             raw = env.get(f"FACEINDEX_{f.name.upper()}")
@@ -56,6 +65,8 @@ class Settings:
             raise InvalidParameter(f"FACEINDEX_DETECTOR must be blazeface, mmod or hog, not {self.detector!r}")
         if self.landmarks not in ("mesh", "5", "68"):
             raise InvalidParameter(f"FACEINDEX_LANDMARKS must be mesh, 5 or 68, not {self.landmarks!r}")
+        if self.vector_index not in ("auto", "exact", "hnsw"):
+            raise InvalidParameter(f"FACEINDEX_VECTOR_INDEX must be auto, exact or hnsw, not {self.vector_index!r}")
         if not 0 <= self.detector_upsample <= 2:
             raise InvalidParameter("FACEINDEX_DETECTOR_UPSAMPLE must be 0, 1 or 2")
 

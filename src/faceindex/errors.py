@@ -10,6 +10,10 @@ parameter, never image bytes or descriptors.
     ├── InvalidParameter          bad argument (InvalidParameterException)
     │   └── NoFaceInSource        compare/search needs a face and found none
     ├── InvalidImageFormat        not a decodable image (InvalidImageFormatException)
+    ├── ResourceNotFound          no such collection, face or user (ResourceNotFoundException)
+    ├── ResourceAlreadyExists     the collection exists (ResourceAlreadyExistsException)
+    ├── Conflict                  the user exists (ConflictException)
+    ├── ServiceQuotaExceeded      e.g. more than 100 faces for one user (ServiceQuotaExceededException)
     ├── ImageTooLarge             over the byte or pixel limit (ImageTooLargeException)
     └── ModelError                the model pack could not be read, built or loaded
         └── ModelFormatError      a `.dat` file is not the network we expect
@@ -38,6 +42,22 @@ class NoFaceInSource(InvalidParameter):
 
 class InvalidImageFormat(FaceIndexError):
     code = "InvalidImageFormatException"
+
+
+class ResourceNotFound(FaceIndexError):
+    code = "ResourceNotFoundException"
+
+
+class ResourceAlreadyExists(FaceIndexError):
+    code = "ResourceAlreadyExistsException"
+
+
+class Conflict(FaceIndexError):
+    code = "ConflictException"
+
+
+class ServiceQuotaExceeded(FaceIndexError):
+    code = "ServiceQuotaExceededException"
 
 
 class ImageTooLarge(FaceIndexError):

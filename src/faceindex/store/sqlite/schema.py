@@ -1,0 +1,70 @@
+"""The schema, as numbered migrations applied in order; `PRAGMA user_version` records the last one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: collections, faces (descriptors as float32 BLOBs), users, images seen, tags
+    """
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        arn TEXT NOT NULL,
+        face_model_version TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the vector index key, never reused
+        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        face_id TEXT NOT NULL UNIQUE,
+        image_id TEXT NOT NULL,
+        external_image_id TEXT,
+        box_width REAL NOT NULL, box_height REAL NOT NULL, box_left REAL NOT NULL, box_top REAL NOT NULL,
+        confidence REAL NOT NULL,
+        descriptor BLOB NOT NULL,
+        model_version TEXT NOT NULL,
+        user_id TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX faces_by_collection ON faces (collection_id, id);
+    CREATE INDEX faces_by_user ON faces (collection_id, user_id);
+    CREATE TABLE users (
+        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (collection_id, user_id)
+    );
+    CREATE TABLE images (  -- images already indexed, by content hash, so re-runs can skip them
+        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL,
+        image_id TEXT NOT NULL,
+        indexed_at REAL NOT NULL,
+        PRIMARY KEY (collection_id, sha256)
+    );
+    CREATE TABLE changes (  -- append-only log of index changes: in-memory indexes catch up from it
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+        row_id INTEGER NOT NULL,
+        added INTEGER NOT NULL  -- 1 added, 0 removed
+    );
+    CREATE INDEX changes_by_collection ON changes (collection_id, seq);
+    CREATE TABLE tags (
+        resource_arn TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (resource_arn, key)
+    );
+    """,
+]
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring the database to the newest schema; returns its version."""
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"database schema {version} is newer than this faceindex ({len(MIGRATIONS)})")
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        # one transaction per migration: a crash leaves the previous version intact
+        connection.executescript(f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

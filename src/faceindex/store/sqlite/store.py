@@ -1,0 +1,384 @@
+"""The embedded store: SQLite in WAL mode, the source of truth. Only this package imports sqlite3.
+
+Every write is one transaction; with `synchronous=FULL` an acknowledged write survives kill -9 and
+power loss. Each thread gets its own connection, so readers never wait for a writer (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
+from faceindex.store.records import CollectionRecord, FaceRecord, NewFace
+from faceindex.store.sqlite.schema import migrate
+from faceindex.types import BoundingBox
+
+_FACE_COLUMNS = (
+    "id, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top, confidence, "
+    "model_version, user_id"
+)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        migrate(self._connection())
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        with self._write_lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # --- collections ---------------------------------------------------------------------
+
+    def create_collection(self, name: str, arn: str, face_model_version: str) -> CollectionRecord:
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO collections (name, arn, face_model_version, created_at) VALUES (?, ?, ?, ?)",
+                    (name, arn, face_model_version, time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise ResourceAlreadyExists(f"The collection id: {name} already exists") from None
+        return self.collection(name)
+
+    def collection(self, name: str) -> CollectionRecord:
+        row = (
+            self._connection()
+            .execute("SELECT id, name, arn, face_model_version, created_at FROM collections WHERE name = ?", (name,))
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFound(f"The collection id: {name} does not exist")
+        return CollectionRecord(*row)
+
+    def delete_collection(self, name: str) -> None:
+        with self._write() as db:
+            row = db.execute("SELECT id, arn FROM collections WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ResourceNotFound(f"The collection id: {name} does not exist")
+            db.execute("DELETE FROM collections WHERE id = ?", (row[0],))  # cascades to faces, users, images
+            db.execute("DELETE FROM tags WHERE resource_arn = ?", (row[1],))
+
+    def list_collections(self, after: str, limit: int) -> list[CollectionRecord]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT id, name, arn, face_model_version, created_at FROM collections"
+                " WHERE name > ? ORDER BY name LIMIT ?",
+                (after, limit),
+            )
+            .fetchall()
+        )
+        return [CollectionRecord(*row) for row in rows]
+
+    def count_faces(self, collection: CollectionRecord) -> int:
+        row = self._connection().execute("SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection.row_id,))
+        return int(row.fetchone()[0])
+
+    def count_users(self, collection: CollectionRecord) -> int:
+        row = self._connection().execute("SELECT COUNT(*) FROM users WHERE collection_id = ?", (collection.row_id,))
+        return int(row.fetchone()[0])
+
+    # --- faces ---------------------------------------------------------------------------
+
+    def add_faces(
+        self,
+        collection: CollectionRecord,
+        faces: list[NewFace],
+        external_image_id: str | None,
+        image_sha256: str | None,
+        model_version: str,
+    ) -> list[FaceRecord]:
+        """Insert the faces of one image (and remember the image) in one transaction."""
+        image_id = str(uuid.uuid4())
+        now = time.time()
+        records = []
+        with self._write() as db:
+            for face in faces:
+                face_id = str(uuid.uuid4())
+                box = face.box
+                cursor = db.execute(
+                    "INSERT INTO faces (collection_id, face_id, image_id, external_image_id, box_width, box_height,"
+                    " box_left, box_top, confidence, descriptor, model_version, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        collection.row_id,
+                        face_id,
+                        image_id,
+                        external_image_id,
+                        box.Width,
+                        box.Height,
+                        box.Left,
+                        box.Top,
+                        face.confidence,
+                        np.asarray(face.descriptor, "<f4").tobytes(),
+                        model_version,
+                        now,
+                    ),
+                )
+                row_id = int(cursor.lastrowid or 0)
+                db.execute(
+                    "INSERT INTO changes (collection_id, row_id, added) VALUES (?, ?, 1)", (collection.row_id, row_id)
+                )
+                records.append(
+                    FaceRecord(
+                        row_id,
+                        face_id,
+                        image_id,
+                        external_image_id,
+                        box,
+                        face.confidence,
+                        model_version,
+                        None,
+                        face.descriptor,
+                    )
+                )
+            if image_sha256 is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO images (collection_id, sha256, image_id, indexed_at) VALUES (?, ?, ?, ?)",
+                    (collection.row_id, image_sha256, image_id, now),
+                )
+        return records
+
+    def image_indexed(self, collection: CollectionRecord, image_sha256: str) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM images WHERE collection_id = ? AND sha256 = ?", (collection.row_id, image_sha256))
+            .fetchone()
+        )
+        return row is not None
+
+    def list_faces(
+        self,
+        collection: CollectionRecord,
+        after_row: int,
+        limit: int,
+        user_id: str | None = None,
+        face_ids: list[str] | None = None,
+    ) -> list[FaceRecord]:
+        sql = f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND id > ?"
+        params: list[object] = [collection.row_id, after_row]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        if face_ids is not None:
+            sql += f" AND face_id IN ({','.join('?' * len(face_ids))})"
+            params += face_ids
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [_face(row) for row in self._connection().execute(sql, params).fetchall()]
+
+    def faces_by_id(
+        self, collection: CollectionRecord, face_ids: list[str], descriptors: bool = False
+    ) -> list[FaceRecord]:
+        if not face_ids:
+            return []
+        columns = _FACE_COLUMNS + (", descriptor" if descriptors else "")
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {columns} FROM faces WHERE collection_id = ? AND face_id IN ({','.join('?' * len(face_ids))})",
+                [collection.row_id, *face_ids],
+            )
+            .fetchall()
+        )
+        return [_face(row) for row in rows]
+
+    def faces_by_row(self, row_ids: list[int]) -> dict[int, FaceRecord]:
+        if not row_ids:
+            return {}
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id IN ({','.join('?' * len(row_ids))})", row_ids)
+            .fetchall()
+        )
+        return {int(row[0]): _face(row) for row in rows}
+
+    def descriptors(self, collection: CollectionRecord) -> tuple[int, np.ndarray, np.ndarray]:
+        """(change seq, row ids, descriptors) of a collection, read in one snapshot: an index's source."""
+        db = self._connection()
+        db.execute("BEGIN")
+        try:
+            seq = self._last_change(db, collection)
+            rows = db.execute(
+                "SELECT id, descriptor FROM faces WHERE collection_id = ? ORDER BY id", (collection.row_id,)
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        keys = np.array([row[0] for row in rows], np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), "<f4").reshape(len(rows), -1)
+        return seq, keys, vectors.astype(np.float32)
+
+    def changes_since(self, collection: CollectionRecord, seq: int) -> tuple[int, list[tuple[int, np.ndarray | None]]]:
+        """Index changes after `seq`, in order: (row id, descriptor) added or (row id, None) removed."""
+        db = self._connection()
+        db.execute("BEGIN")
+        try:
+            rows = db.execute(
+                "SELECT c.seq, c.row_id, c.added, f.descriptor FROM changes c LEFT JOIN faces f ON f.id = c.row_id"
+                " WHERE c.collection_id = ? AND c.seq > ? ORDER BY c.seq",
+                (collection.row_id, seq),
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        if not rows:
+            return seq, []
+        out: list[tuple[int, np.ndarray | None]] = []
+        for _, row_id, added, blob in rows:
+            if added and blob is None:  # added, then deleted later in the log: nothing to add
+                continue
+            out.append((int(row_id), np.frombuffer(blob, "<f4").astype(np.float32) if added else None))
+        return int(rows[-1][0]), out
+
+    def last_change(self, collection: CollectionRecord) -> int:
+        return self._last_change(self._connection(), collection)
+
+    @staticmethod
+    def _last_change(db: sqlite3.Connection, collection: CollectionRecord) -> int:
+        row = db.execute("SELECT MAX(seq) FROM changes WHERE collection_id = ?", (collection.row_id,)).fetchone()
+        return int(row[0] or 0)
+
+    def delete_faces(self, collection: CollectionRecord, face_ids: list[str]) -> list[FaceRecord]:
+        """Delete faces not associated with a user; returns the rows deleted."""
+        with self._write() as db:
+            rows = db.execute(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND user_id IS NULL"
+                f" AND face_id IN ({','.join('?' * len(face_ids))})",
+                [collection.row_id, *face_ids],
+            ).fetchall()
+            deleted = [_face(row) for row in rows]
+            db.executemany("DELETE FROM faces WHERE id = ?", [(f.row_id,) for f in deleted])
+            db.executemany(
+                "INSERT INTO changes (collection_id, row_id, added) VALUES (?, ?, 0)",
+                [(collection.row_id, f.row_id) for f in deleted],
+            )
+        return deleted
+
+    # --- users ---------------------------------------------------------------------------
+
+    def create_user(self, collection: CollectionRecord, user_id: str) -> None:
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO users (collection_id, user_id, created_at) VALUES (?, ?, ?)",
+                    (collection.row_id, user_id, time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"The user id: {user_id} already exists in the collection") from None
+
+    def user_exists(self, collection: CollectionRecord, user_id: str) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM users WHERE collection_id = ? AND user_id = ?", (collection.row_id, user_id))
+            .fetchone()
+        )
+        return row is not None
+
+    def delete_user(self, collection: CollectionRecord, user_id: str) -> None:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM users WHERE collection_id = ? AND user_id = ?", (collection.row_id, user_id)
+            )
+            if cursor.rowcount == 0:
+                raise ResourceNotFound(f"The user id: {user_id} does not exist")
+            db.execute(
+                "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?", (collection.row_id, user_id)
+            )
+
+    def list_users(self, collection: CollectionRecord, after: str, limit: int) -> list[str]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT user_id FROM users WHERE collection_id = ? AND user_id > ? ORDER BY user_id LIMIT ?",
+                (collection.row_id, after, limit),
+            )
+            .fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def set_user(self, collection: CollectionRecord, face_ids: list[str], user_id: str | None) -> None:
+        with self._write() as db:
+            db.executemany(
+                "UPDATE faces SET user_id = ? WHERE collection_id = ? AND face_id = ?",
+                [(user_id, collection.row_id, face_id) for face_id in face_ids],
+            )
+
+    def user_faces(self, collection: CollectionRecord, user_id: str) -> list[FaceRecord]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_FACE_COLUMNS}, descriptor FROM faces WHERE collection_id = ? AND user_id = ? ORDER BY id",
+                (collection.row_id, user_id),
+            )
+            .fetchall()
+        )
+        return [_face(row) for row in rows]
+
+    # --- tags ----------------------------------------------------------------------------
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO tags (resource_arn, key, value) VALUES (?, ?, ?)",
+                [(arn, key, value) for key, value in tags.items()],
+            )
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        with self._write() as db:
+            db.executemany("DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, key) for key in keys])
+
+    def tags(self, arn: str) -> dict[str, str]:
+        rows = self._connection().execute("SELECT key, value FROM tags WHERE resource_arn = ?", (arn,)).fetchall()
+        return {key: value for key, value in rows}
+
+
+def _face(row: tuple[object, ...]) -> FaceRecord:
+    descriptor = None
+    if len(row) > 11:
+        descriptor = np.frombuffer(row[11], "<f4").astype(np.float32)  # type: ignore[call-overload]
+    return FaceRecord(
+        row_id=int(row[0]),  # type: ignore[call-overload]
+        face_id=str(row[1]),
+        image_id=str(row[2]),
+        external_image_id=row[3],  # type: ignore[arg-type]
+        box=BoundingBox(Width=row[4], Height=row[5], Left=row[6], Top=row[7]),  # type: ignore[arg-type]
+        confidence=float(row[8]),  # type: ignore[arg-type]
+        model_version=str(row[9]),
+        user_id=row[10],  # type: ignore[arg-type]
+        descriptor=descriptor,
+    )

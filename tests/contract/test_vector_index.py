@@ -1,0 +1,75 @@
+"""One contract, every VectorIndex implementation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceindex.store.base import VectorIndex
+from faceindex.store.index import make_index
+
+KINDS = ["exact", "hnsw"]
+
+
+def _data(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return np.arange(100, 100 + count, dtype=np.int64), rng.normal(0, 0.1, (count, 128)).astype(np.float32)
+
+
+@pytest.fixture(params=KINDS)
+def index(request: pytest.FixtureRequest) -> VectorIndex:
+    return make_index(request.param, 128)
+
+
+def test_search_returns_nearest_first_with_euclidean_distances(index: VectorIndex) -> None:
+    keys, vectors = _data(500)
+    index.add(keys, vectors)
+    assert len(index) == 500
+    query = vectors[42] + 0.001
+    found = index.search(query, 5)
+    assert found.keys[0] == keys[42]
+    assert np.all(np.diff(found.distances) >= -1e-4)
+    expected = np.linalg.norm(vectors[found.keys - 100] - query, axis=1)
+    np.testing.assert_allclose(found.distances, expected, atol=2e-3)  # f16 storage in HNSW
+
+
+def test_recall_matches_exact_search(index: VectorIndex) -> None:
+    keys, vectors = _data(2000, seed=1)
+    index.add(keys, vectors)
+    exact = make_index("exact", 128)
+    exact.add(keys, vectors)
+    queries = _data(50, seed=2)[1]
+    hits = sum(index.search(q, 1).keys[0] == exact.search(q, 1).keys[0] for q in queries)
+    assert hits >= 49
+
+
+def test_remove_and_replace(index: VectorIndex) -> None:
+    keys, vectors = _data(50)
+    index.add(keys, vectors)
+    index.remove(np.array([keys[0], keys[10], 999_999]))
+    assert len(index) == 48
+    assert keys[0] not in index and keys[10] not in index and keys[11] in index
+    assert keys[0] not in index.search(vectors[0], 48).keys
+    index.add(keys[11:12], vectors[20:21])  # replace the vector of an existing key
+    assert len(index) == 48
+    assert index.search(vectors[20], 2).keys.tolist() in ([keys[11], keys[20]], [keys[20], keys[11]])
+
+
+def test_empty_index_and_oversized_requests(index: VectorIndex) -> None:
+    assert len(index.search(np.zeros(128, np.float32), 10).keys) == 0
+    keys, vectors = _data(3)
+    index.add(keys, vectors)
+    assert sorted(index.search(vectors[0], 100).keys.tolist()) == keys.tolist()
+
+
+def test_save_and_load_round_trip(index: VectorIndex, tmp_path: Path) -> None:
+    keys, vectors = _data(300)
+    index.add(keys, vectors)
+    path = tmp_path / "index.bin"
+    index.save(path)
+    again = make_index(index.kind, 128)
+    again.load(path)
+    assert len(again) == 300
+    assert again.search(vectors[7], 1).keys[0] == keys[7]

@@ -1,0 +1,176 @@
+"""Collections, faces, search and users with Rekognition's semantics: real models, real SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceindex.config import Settings
+from faceindex.errors import (
+    Conflict,
+    InvalidParameter,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
+from faceindex.pipeline import FaceEngine
+from faceindex.service import collections, indexing, search, users
+from faceindex.service.container import Services, open_services
+
+
+@pytest.fixture
+def services(engine: FaceEngine, tmp_path: Path) -> Services:
+    settings = Settings(model_cache=engine.settings.model_cache, data_dir=tmp_path / "data")
+    opened = open_services(settings, engine)
+    yield opened
+    opened.close()
+
+
+def _index(services: Services, testdata: Path, name: str, external: str | None = None) -> indexing.IndexFacesResult:
+    data = (testdata / name).read_bytes()
+    return indexing.index_faces(services, "people", data, external_image_id=external)
+
+
+def test_collection_lifecycle(services: Services) -> None:
+    created = collections.create_collection(services, "people", tags={"team": "photos"})
+    assert created.StatusCode == 200
+    assert created.CollectionArn.endswith(":collection/people")
+    with pytest.raises(ResourceAlreadyExists):
+        collections.create_collection(services, "people")
+    with pytest.raises(InvalidParameter, match="CollectionId"):
+        collections.create_collection(services, "bad name!")
+    described = collections.describe_collection(services, "people")
+    assert (described.FaceCount, described.UserCount, described.FaceModelVersion) == (0, 0, "dlib-v1")
+    assert collections.list_tags(services, created.CollectionArn) == {"team": "photos"}
+    for name in ["a", "b", "c"]:
+        collections.create_collection(services, name)
+    first = collections.list_collections(services, max_results=2)
+    assert first.CollectionIds == ("a", "b") and first.NextToken
+    second = collections.list_collections(services, max_results=2, next_token=first.NextToken)
+    assert second.CollectionIds == ("c", "people") and second.NextToken is None
+    assert collections.delete_collection(services, "people") == 200
+    with pytest.raises(ResourceNotFound):
+        collections.describe_collection(services, "people")
+    with pytest.raises(InvalidParameter, match="NextToken"):
+        collections.list_collections(services, next_token="garbage")
+
+
+def test_index_search_list_delete(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    obama = _index(services, testdata, "faces/obama/1.jpg", "obama_1")
+    assert len(obama.FaceRecords) == 1 and not obama.UnindexedFaces
+    _index(services, testdata, "faces/biden/1.jpg", "biden_1")
+    _index(services, testdata, "faces/obama/2.jpg", "obama_2")
+    assert collections.describe_collection(services, "people").FaceCount == 3
+
+    by_image = search.search_faces_by_image(services, "people", (testdata / "faces/obama/4.jpg").read_bytes())
+    assert [m.Face.ExternalImageId for m in by_image.FaceMatches] == ["obama_1", "obama_2"] or [
+        m.Face.ExternalImageId for m in by_image.FaceMatches
+    ] == ["obama_2", "obama_1"]
+    assert all(m.Similarity >= 80 for m in by_image.FaceMatches)
+
+    face_id = obama.FaceRecords[0].Face.FaceId
+    by_id = search.search_faces(services, "people", face_id)
+    assert face_id not in [m.Face.FaceId for m in by_id.FaceMatches]  # never itself
+    assert [m.Face.ExternalImageId for m in by_id.FaceMatches] == ["obama_2"]
+    everyone = search.search_faces(services, "people", face_id, face_match_threshold=0)
+    assert len(everyone.FaceMatches) == 2
+
+    page = search.list_faces(services, "people", max_results=2)
+    assert len(page.Faces) == 2 and page.NextToken
+    rest = search.list_faces(services, "people", max_results=2, next_token=page.NextToken)
+    assert len(rest.Faces) == 1
+
+    missing = "00000000-0000-0000-0000-000000000000"
+    result = search.delete_faces(services, "people", [face_id, missing])
+    assert result.DeletedFaces == (face_id,)
+    assert result.UnsuccessfulFaceDeletions[0].Reasons == ("FACE_NOT_FOUND",)
+    assert collections.describe_collection(services, "people").FaceCount == 2
+    again = search.search_faces_by_image(services, "people", (testdata / "faces/obama/4.jpg").read_bytes())
+    assert [m.Face.ExternalImageId for m in again.FaceMatches] == ["obama_2"]  # the index forgot it too
+    with pytest.raises(ResourceNotFound):
+        search.search_faces(services, "people", face_id)
+
+
+def test_max_faces_keeps_the_largest_and_reports_the_rest(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    data = (testdata / "multi/obama_and_biden.jpg").read_bytes()
+    result = indexing.index_faces(services, "people", data, max_faces=1, quality_filter="NONE")
+    assert len(result.FaceRecords) == 1
+    assert [u.Reasons for u in result.UnindexedFaces] == [("EXCEEDS_MAX_FACES",)] * (len(result.UnindexedFaces))
+    areas = [r.Face.BoundingBox.Width * r.Face.BoundingBox.Height for r in result.FaceRecords]
+    others = [u.FaceDetail.BoundingBox.Width * u.FaceDetail.BoundingBox.Height for u in result.UnindexedFaces]
+    assert min(areas) >= max(others)
+
+
+def test_quality_filter_reports_small_faces(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    data = (testdata / "crowd/1.jpg").read_bytes()
+    result = indexing.index_faces(services, "people", data, quality_filter="HIGH")
+    assert any("SMALL_BOUNDING_BOX" in u.Reasons for u in result.UnindexedFaces)
+    assert len(result.FaceRecords) + len(result.UnindexedFaces) >= 30
+
+
+def test_users(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    obama = [_index(services, testdata, f"faces/obama/{n}.jpg").FaceRecords[0].Face.FaceId for n in (1, 2, 3)]
+    biden = _index(services, testdata, "faces/biden/1.jpg").FaceRecords[0].Face.FaceId
+    users.create_user(services, "people", "barack")
+    with pytest.raises(Conflict):
+        users.create_user(services, "people", "barack")
+    users.create_user(services, "people", "joe")
+    associated = users.associate_faces(services, "people", "barack", obama[:2])
+    assert [a.FaceId for a in associated.AssociatedFaces] == obama[:2]
+    refused = users.associate_faces(services, "people", "barack", [biden])
+    assert refused.UnsuccessfulFaceAssociations[0].Reasons == ("LOW_MATCH_CONFIDENCE",)
+    users.associate_faces(services, "people", "joe", [biden])
+    taken = users.associate_faces(services, "people", "joe", [obama[0]])
+    assert taken.UnsuccessfulFaceAssociations[0].Reasons == ("ASSOCIATED_TO_A_DIFFERENT_USER",)
+
+    deletion = search.delete_faces(services, "people", [obama[0]])
+    assert deletion.UnsuccessfulFaceDeletions[0].Reasons == ("ASSOCIATED_TO_AN_EXISTING_USER",)
+
+    by_face = users.search_users(services, "people", face_id=obama[2])
+    assert [m.User.UserId for m in by_face.UserMatches] == ["barack"]
+    by_image = users.search_users_by_image(services, "people", (testdata / "multi/obama_and_biden.jpg").read_bytes())
+    assert by_image.UserMatches and by_image.UserMatches[0].User.UserId in ("barack", "joe")
+    assert len(by_image.UnsearchedFaces) >= 1
+    assert users.list_users(services, "people").Users[0].UserId == "barack"
+    assert len(search.list_faces(services, "people", user_id="barack").Faces) == 2
+
+    users.disassociate_faces(services, "people", "barack", [obama[0]])
+    assert len(search.list_faces(services, "people", user_id="barack").Faces) == 1
+    users.delete_user(services, "people", "barack")
+    assert collections.describe_collection(services, "people").UserCount == 1
+    with pytest.raises(ResourceNotFound):
+        users.search_users(services, "people", user_id="barack")
+
+
+def test_index_catches_up_with_writes_from_another_store_instance(services: Services, testdata: Path) -> None:
+    """Two processes share the database: each in-memory index follows the change log."""
+    collections.create_collection(services, "people")
+    _index(services, testdata, "faces/obama/1.jpg", "first")
+    query = (testdata / "faces/obama/2.jpg").read_bytes()
+    assert len(search.search_faces_by_image(services, "people", query).FaceMatches) == 1
+    other = open_services(services.settings, services.engine)
+    indexing.index_faces(other, "people", (testdata / "faces/obama/3.jpg").read_bytes(), external_image_id="second")
+    other.close()
+    assert len(search.search_faces_by_image(services, "people", query).FaceMatches) == 2
+
+
+def test_snapshots_are_used_and_rebuilt_when_stale(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    _index(services, testdata, "faces/obama/1.jpg")
+    record = services.store.collection("people")
+    services.indexes.get(record)
+    services.close()
+    snapshots = list((services.settings.data_dir / "indexes").glob("*.json"))
+    assert len(snapshots) == 1
+    reopened = open_services(services.settings, services.engine)
+    _index(reopened, testdata, "faces/obama/2.jpg")  # written after the snapshot
+    index = reopened.indexes.get(reopened.store.collection("people"))
+    assert len(index) == 2
+    keys = reopened.store.descriptors(reopened.store.collection("people"))[1]
+    assert np.isin(keys, [k for k in keys if k in index]).all()
+    reopened.close()
