@@ -35,5 +35,16 @@ def engine(model_cache: Path) -> FaceEngine:
     return FaceEngine(Settings(model_cache=model_cache))
 
 
+@pytest.fixture(scope="session")
+def cache(engine: FaceEngine) -> Path:
+    """An XDG cache whose model pack is the session's, so the CLI does not convert again."""
+    root = engine.model_pack.directory.parent.parent
+    (root / "faceindex").mkdir(exist_ok=True)
+    link = root / "faceindex" / "models"
+    if not link.exists():
+        link.symlink_to(engine.model_pack.directory.parent)
+    return root
+
+
 def face_photos(root: Path) -> list[tuple[str, Path]]:
     return [(p.parent.name, p) for p in sorted((root / "faces").glob("*/*")) if p.is_file()]

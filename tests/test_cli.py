@@ -9,10 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-
-from faceindex.pipeline import FaceEngine
 
 
 def run(args: list[str], cache: Path) -> subprocess.CompletedProcess[str]:
@@ -20,17 +17,6 @@ def run(args: list[str], cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "faceindex.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
     )
-
-
-@pytest.fixture(scope="module")
-def cache(engine: FaceEngine) -> Path:
-    """An XDG cache whose model pack is the session's, so the CLI does not convert again."""
-    root = engine.model_pack.directory.parent.parent
-    (root / "faceindex").mkdir(exist_ok=True)
-    link = root / "faceindex" / "models"
-    if not link.exists():
-        link.symlink_to(engine.model_pack.directory.parent)
-    return root
 
 
 def test_detect_json_and_draw(testdata: Path, cache: Path, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The `faceindex` command.
 
-Exit codes: 0 success; 1 no face found (detect) or no match (compare); 2 bad input or usage;
-3 a model could not be prepared.
+Exit codes: 0 success; 1 no face found (detect), no match (compare, search) or a face operation
+that partly failed; 2 bad input or usage; 3 a model could not be prepared.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from faceindex.cli import collections as cli_collections
 from faceindex.cli import output
 from faceindex.cli.draw import draw_faces
 from faceindex.config import Settings
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands.add_parser("info", help="pack, files, checksums, licences and cache folder")
     prepare = models_commands.add_parser("prepare", help="convert the models to ONNX now")
     prepare.add_argument("--force", action="store_true", help="rebuild even when the cache is valid")
+    cli_collections.register(commands)
     return parser
 
 
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _detect(engine, args)
         if args.command == "compare":
             return _compare(engine, args)
+        if args.command in cli_collections.COMMANDS:
+            return cli_collections.run(args, settings, engine)
         return _models(settings, args)
     except ModelError as exc:
         print(f"faceindex: model error: {exc.message}", file=sys.stderr)
