@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,47 @@ def test_snapshots_are_used_and_rebuilt_when_stale(services: Services, testdata:
     keys = reopened.store.descriptors(reopened.store.collection("people"))[1]
     assert np.isin(keys, [k for k in keys if k in index]).all()
     reopened.close()
+
+
+def test_readers_keep_searching_while_a_writer_indexes(services: Services, testdata: Path) -> None:
+    collections.create_collection(services, "people")
+    _index(services, testdata, "faces/obama/1.jpg", "seed")
+    query = (testdata / "faces/obama/2.jpg").read_bytes()
+    writer = open_services(services.settings, services.engine)  # its own connections, like a second process
+    photos = [p for p in sorted((testdata / "faces").rglob("*.jp*g")) if "obama" not in str(p)]
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for photo in photos:
+                indexing.index_faces(writer, "people", photo.read_bytes() + b"\0", external_image_id=photo.stem)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while not done.is_set():
+        try:
+            counts.append(
+                len(search.search_faces_by_image(services, "people", query, face_match_threshold=0).FaceMatches)
+            )
+        except BaseException as exc:
+            errors.append(exc)
+            break
+    thread.join()
+    writer.close()
+    assert not errors
+    assert len(counts) >= 2 and counts == sorted(counts)  # every search saw a consistent, growing index
+    final = search.search_faces_by_image(services, "people", query, face_match_threshold=0).FaceMatches
+    assert len(final) == 1 + len(photos)
+
+
+def test_a_collection_is_pinned_to_its_model_pack(services: Services, testdata: Path) -> None:
+    services.store.create_collection("old", services.collection_arn("old"), "some-other-pack")
+    with pytest.raises(InvalidParameter, match="some-other-pack"):
+        indexing.index_faces(services, "old", (testdata / "faces/obama/1.jpg").read_bytes())
+    assert collections.describe_collection(services, "old").FaceModelVersion == "some-other-pack"
