@@ -5,13 +5,42 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/results/pipeline.json"
-    results = json.loads(path.read_text())
+    which = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
+    if which == "search":
+        search_tables(json.loads((ROOT / "bench/results/search.json").read_text()))
+    else:
+        pipeline_tables(json.loads((ROOT / "bench/results/pipeline.json").read_text()))
+
+
+def search_tables(results: dict[str, Any]) -> None:
+    print("| faces | index | build s | bytes/face | search breadth | recall@1 | recall@10 | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size in results["sizes"]:
+        for label, entry in size["indexes"].items():
+            for breadth, s in entry["sweep"].items():
+                row = [
+                    f"{size['faces']:,}",
+                    label,
+                    entry["build_s"],
+                    entry["memory_bytes_per_face"],
+                    breadth,
+                    s["recall@1"],
+                    s["recall@10"],
+                    s["p50_ms"],
+                    s["p99_ms"],
+                ]
+                print("| " + " | ".join(str(v) for v in row) + " |")
+    m = results["machine"]
+    print(f"\nMachine: {m['cpus']} CPUs, usearch {m['usearch']}, faiss {m['faiss']}; single-query latency, one thread.")
+
+
+def pipeline_tables(results: dict[str, Any]) -> None:
     sets = results["sets"]
     print("Detect + landmarks + 128-D descriptors, per image:\n")
     print("| photos (count, mean MP) | pipeline | median ms | p95 ms | images/s | faces |")

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
-from faceindex.analysis.landmarks import Points
 from faceindex.config import Settings
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack
@@ -24,7 +23,7 @@ from faceindex.models.facemesh import model_path as facemesh_path
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
 from faceindex.models.litert import TfliteModel, mediapipe_model
 from faceindex.models.runtime import OnnxModel
-from faceindex.types import AnalyzedFace, Detection, FaceDetail, RGBImage
+from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
 MIN_PRESENCE = 0.5  # FaceMesh's face-presence probability: real faces score ~1.0, look-alikes ~0

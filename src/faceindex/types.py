@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 RGBImage = npt.NDArray[np.uint8]  # H x W x 3, RGB
 Descriptor = npt.NDArray[np.float32]
+Points = npt.NDArray[np.float64]  # K x 2 landmark pixel coordinates (x, y)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from faceindex.analysis.landmarks import Points, scheme_for
-from faceindex.types import BoolAttribute
+from faceindex.analysis.landmarks import scheme_for
+from faceindex.types import BoolAttribute, Points
 
 EYE_OPEN_RATIO = 0.2  # eye aspect ratio (Soukupova & Cech 2016): closed eyes fall below ~0.2
 MOUTH_OPEN_RATIO = 0.12  # inner-lip gap over mouth width

@@ -10,11 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from faceindex.types import Landmark
-
-Points = npt.NDArray[np.float64]  # K x 2 pixel coordinates
+from faceindex.types import Landmark, Points
 
 # A generic adult head in millimetres (x to the image right, y up, z towards the camera).
 NOSE_TIP, CHIN = (0.0, 0.0, 0.0), (0.0, -63.6, -12.5)

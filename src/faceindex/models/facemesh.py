@@ -17,11 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from faceindex.models.litert import TfliteModel, mediapipe_model
-from faceindex.types import PixelBox, RGBImage
+from faceindex.types import PixelBox, Points, RGBImage
 
 INPUT_SIZE = 192
 ROI_SCALE = 1.5
-Points = npt.NDArray[np.float64]
 
 
 def model_path() -> Path:

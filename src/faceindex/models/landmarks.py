@@ -1,7 +1,7 @@
 """Facial landmarks and aligned face chips, with dlib's shape predictors (via dlib-bin).
 
-The 5-point model (public domain) is the default and is what alignment uses. The 68-point model
-is opt-in (FACEINDEX_LANDMARKS=68): its iBUG 300-W training data excludes commercial use.
+The 5-point model (public domain) is what alignment uses, always. The 68-point model is opt-in
+(FACEINDEX_LANDMARKS=68): its iBUG 300-W training data excludes commercial use.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from faceindex.types import PixelBox, RGBImage
+from faceindex.types import PixelBox, Points, RGBImage
 
-Points = npt.NDArray[np.float64]  # K x 2, pixel coordinates (x, y)
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 
