@@ -24,9 +24,9 @@ from faceindex.types import Detection, PixelBox, RGBImage
 INPUT = 192
 GRID = 48  # one anchor per cell of a 48 x 48 grid (stride 4)
 RAW_SCORE_LIMIT = 80.0
-# dlib-style box from BlazeFace's: size x0.92, centre moved by (-0.029, -0.040) box widths; measured on
-# 47 faces of the test photos that both detectors found (bench/calibrate_blazeface.py).
-TO_DLIB_SCALE, TO_DLIB_DX, TO_DLIB_DY = 0.92, -0.029, -0.040
+# dlib-style box from BlazeFace's: size x0.909, centre moved by (-0.025, -0.049) box widths; measured on
+# the 47 test faces that both detectors find (bench/calibrate_blazeface.py).
+TO_DLIB_SCALE, TO_DLIB_DX, TO_DLIB_DY = 0.909, -0.025, -0.049
 
 
 def blazeface_confidence(probability: float) -> float:
