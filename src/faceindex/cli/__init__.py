@@ -1,0 +1,1 @@
+"""The `faceindex` command."""

@@ -1,0 +1,1 @@
+"""Image intake: decoding, orientation and limits."""

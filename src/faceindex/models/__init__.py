@@ -1,0 +1,1 @@
+"""Inference only: model files, runtimes, detector, landmarks, embedder (no SQL, no HTTP)."""

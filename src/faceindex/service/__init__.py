@@ -1,0 +1,1 @@
+"""Use-cases with Rekognition's semantics, shared by every adapter."""

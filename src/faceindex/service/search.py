@@ -15,7 +15,7 @@ from faceindex.service.container import Services
 from faceindex.service.quality import check_filter, rejection_reasons
 from faceindex.store.paging import decode_token, encode_token
 from faceindex.store.records import CollectionRecord, FaceRecord
-from faceindex.types import BoundingBox, Descriptor
+from faceindex.types import AnalyzedFace, BoundingBox, Descriptor
 
 
 @dataclass(frozen=True)
@@ -147,22 +147,31 @@ def search_faces_by_image(
     threshold = validation.in_range(
         "FaceMatchThreshold", 80.0 if face_match_threshold is None else face_match_threshold, 0, 100
     )
-    quality = check_filter(quality_filter if quality_filter is not None else "NONE")
-    decoded = image if isinstance(image, DecodedImage) else services.engine.decode(image)
-    faces = services.engine.analyze(decoded)
-    if not faces or faces[0].descriptor is None:
-        raise InvalidParameter("There are no faces in the image")
+    faces, query = faces_of_query_image(services, image, quality_filter if quality_filter is not None else "NONE")
     face = faces[0]
-    assert face.descriptor is not None
-    if rejection_reasons(face.detail, decoded.width, decoded.height, quality):
-        raise InvalidParameter("The largest face in the image does not pass the QualityFilter")
-    matches = nearest_faces(services, collection, face.descriptor, limit, threshold)
+    matches = nearest_faces(services, collection, query, limit, threshold)
     return SearchFacesByImageResult(
         SearchedFaceBoundingBox=face.detail.BoundingBox,
         SearchedFaceConfidence=face.detail.Confidence,
         FaceMatches=tuple(matches),
         FaceModelVersion=collection.face_model_version,
     )
+
+
+def faces_of_query_image(
+    services: Services, image: ImageInput | DecodedImage, quality_filter: str | None
+) -> tuple[list[AnalyzedFace], Descriptor]:
+    """All faces of a search image, largest first, and the largest one's descriptor: the query.
+    No face, or a largest face that fails the QualityFilter, is InvalidParameter."""
+    quality = check_filter(quality_filter)
+    decoded = image if isinstance(image, DecodedImage) else services.engine.decode(image)
+    faces = services.engine.analyze(decoded)
+    if not faces or faces[0].descriptor is None:
+        raise InvalidParameter("There are no faces in the image")
+    reasons = rejection_reasons(faces[0].detail, decoded.width, decoded.height, quality)
+    if reasons:
+        raise InvalidParameter(f"The largest face in the image does not pass the QualityFilter ({', '.join(reasons)})")
+    return faces, faces[0].descriptor
 
 
 def list_faces(

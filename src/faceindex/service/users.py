@@ -12,8 +12,7 @@ from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.service import validation
 from faceindex.service.collections import open_collection
 from faceindex.service.container import Services
-from faceindex.service.quality import check_filter, rejection_reasons
-from faceindex.service.search import nearest_faces
+from faceindex.service.search import faces_of_query_image, nearest_faces
 from faceindex.store.paging import decode_token, encode_token
 from faceindex.store.records import CollectionRecord
 from faceindex.types import Descriptor, FaceDetail
@@ -218,16 +217,9 @@ def search_users_by_image(
     """The largest face of the image against the collection's users; other faces are unsearched."""
     collection = open_collection(services, collection_id)
     threshold, limit = _user_search_options(user_match_threshold, max_users)
-    quality = check_filter(quality_filter)
-    decoded = image if isinstance(image, DecodedImage) else services.engine.decode(image)
-    faces = services.engine.analyze(decoded)
-    if not faces or faces[0].descriptor is None:
-        raise InvalidParameter("There are no faces in the image")
+    faces, query = faces_of_query_image(services, image, quality_filter)
     largest = faces[0]
-    reasons = rejection_reasons(largest.detail, decoded.width, decoded.height, quality)
-    if reasons:
-        raise InvalidParameter(f"The largest face in the image does not pass the QualityFilter ({', '.join(reasons)})")
-    matches = _match_users(services, collection, [largest.descriptor], threshold, limit, None)  # type: ignore[list-item]
+    matches = _match_users(services, collection, [query], threshold, limit, None)
     unsearched = tuple(UnsearchedFace(f.detail, ("FACE_NOT_LARGEST",)) for f in faces[1:])
     return SearchUsersByImageResult(
         tuple(matches), collection.face_model_version, SearchedFaceDetails(largest.detail), unsearched

@@ -1,0 +1,1 @@
+"""Storage: SQLite rows are the truth, vector indexes are rebuildable caches."""

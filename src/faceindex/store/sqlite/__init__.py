@@ -1,0 +1,1 @@
+"""The embedded store on SQLite; the only package that imports sqlite3."""
