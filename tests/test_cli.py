@@ -74,3 +74,4 @@ def test_models_info(cache: Path) -> None:
         "dlib-v1" in result.stdout and "non-commercial" not in result.stdout.lower()
     ) or "commercial" in result.stdout
     assert "shape68" in result.stdout and "opt-in" in result.stdout
+    assert "face_detection_full_range.tflite" in result.stdout and "face_landmark.tflite" in result.stdout

