@@ -118,10 +118,7 @@ def search_faces(
 ) -> SearchFacesResult:
     collection = open_collection(services, collection_id)
     (face_id,) = validation.face_ids([face_id], 1)
-    limit = int(validation.in_range("MaxFaces", max_faces, 1, 4096)) if max_faces is not None else 80
-    threshold = validation.in_range(
-        "FaceMatchThreshold", 80.0 if face_match_threshold is None else face_match_threshold, 0, 100
-    )
+    limit, threshold = _face_search_options(max_faces, face_match_threshold)
     records = services.store.faces_by_id(collection, [face_id], descriptors=True)
     if not records or records[0].descriptor is None:
         raise ResourceNotFound(f"face {face_id} is not in collection {collection.name}")
@@ -143,10 +140,7 @@ def search_faces_by_image(
 ) -> SearchFacesByImageResult:
     """The largest face of the image against the collection."""
     collection = open_collection(services, collection_id)
-    limit = int(validation.in_range("MaxFaces", max_faces, 1, 4096)) if max_faces is not None else 80
-    threshold = validation.in_range(
-        "FaceMatchThreshold", 80.0 if face_match_threshold is None else face_match_threshold, 0, 100
-    )
+    limit, threshold = _face_search_options(max_faces, face_match_threshold)
     faces, query = faces_of_query_image(services, image, quality_filter if quality_filter is not None else "NONE")
     face = faces[0]
     matches = nearest_faces(services, collection, query, limit, threshold)
@@ -156,6 +150,15 @@ def search_faces_by_image(
         FaceMatches=tuple(matches),
         FaceModelVersion=collection.face_model_version,
     )
+
+
+def _face_search_options(max_faces: int | None, face_match_threshold: float | None) -> tuple[int, float]:
+    """MaxFaces (1-4096, default 80) and FaceMatchThreshold (0-100, default 80), as Rekognition has them."""
+    limit = int(validation.in_range("MaxFaces", max_faces, 1, 4096)) if max_faces is not None else 80
+    threshold = validation.in_range(
+        "FaceMatchThreshold", 80.0 if face_match_threshold is None else face_match_threshold, 0, 100
+    )
+    return limit, threshold
 
 
 def faces_of_query_image(
