@@ -21,6 +21,7 @@ from faceindex.store.records import CollectionRecord
 from faceindex.store.sqlite.store import SqliteStore
 
 DESCRIPTOR_SIZE = 128
+SNAPSHOT_FORMAT = 2  # 2: HNSW graphs hold int8 vectors (1 held float16)
 
 
 @dataclass
@@ -74,7 +75,16 @@ class CollectionIndexes:
                 temp = data.with_suffix(data.suffix + ".tmp")
                 cached.index.save(temp)
                 temp.replace(data)
-                meta.write_text(json.dumps({"seq": cached.seq, "kind": cached.index.kind, "size": len(cached.index)}))
+                meta.write_text(
+                    json.dumps(
+                        {
+                            "format": SNAPSHOT_FORMAT,
+                            "seq": cached.seq,
+                            "kind": cached.index.kind,
+                            "size": len(cached.index),
+                        }
+                    )
+                )
 
     def _open(self, collection: CollectionRecord) -> _Cached:
         loaded = self._load_snapshot(collection)
@@ -85,7 +95,7 @@ class CollectionIndexes:
             if len(loaded.index) + net == expected:
                 return loaded
         seq, keys, vectors = self._store.descriptors(collection)
-        index = make_index(self._kind, DESCRIPTOR_SIZE, len(keys))
+        index = make_index(self._kind, DESCRIPTOR_SIZE, len(keys), self._store.descriptors_by_row)
         if len(keys):
             index.add(keys, vectors)
         return _Cached(index, seq)
@@ -97,9 +107,11 @@ class CollectionIndexes:
             data, meta_path = self._snapshot_paths_for(collection.row_id, kind)
             try:
                 meta = json.loads(meta_path.read_text())
+                if meta.get("format") != SNAPSHOT_FORMAT:
+                    return None
                 if meta["seq"] > self._store.last_change(collection):
                     return None  # the database is older than the snapshot (restored backup)
-                index = make_index(kind, DESCRIPTOR_SIZE)
+                index = make_index(kind, DESCRIPTOR_SIZE, exact_vectors=self._store.descriptors_by_row)
                 index.load(data)
                 if len(index) != meta["size"]:
                     return None

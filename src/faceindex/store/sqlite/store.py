@@ -229,6 +229,20 @@ class SqliteStore:
         )
         return {int(row[0]): _face(row) for row in rows}
 
+    def descriptors_by_row(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row ids found, their descriptors): an approximate index re-ranks its candidates with them."""
+        ids = [int(i) for i in row_ids]
+        rows = (
+            self._connection()
+            .execute(f"SELECT id, descriptor FROM faces WHERE id IN ({','.join('?' * len(ids))})", ids)
+            .fetchall()
+            if ids
+            else []
+        )
+        keys = np.array([row[0] for row in rows], np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), "<f4").reshape(len(rows), -1)
+        return keys, vectors.astype(np.float32)
+
     def descriptors(self, collection: CollectionRecord) -> tuple[int, np.ndarray, np.ndarray]:
         """(change seq, row ids, descriptors) of a collection, read in one snapshot: an index's source."""
         db = self._connection()
