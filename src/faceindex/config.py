@@ -1,8 +1,13 @@
-"""Settings, read from the environment (prefix FACEINDEX_) and validated once at start-up."""
+"""Settings, read from the environment (prefix FACEINDEX_) and an optional TOML file, validated once.
+
+The file is named by FACEINDEX_CONFIG; its keys are the field names below (`data_dir = "/srv/faces"`,
+`max_bytes = 5242880`); the environment wins over the file.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -41,10 +46,24 @@ class Settings:
     landmarks: str = "mesh"  # mesh (FaceMesh, Apache-2.0) | 5 (dlib, public domain) | 68 (opt-in: non-commercial)
     threads: int = 0  # onnxruntime intra-op threads, 0 = one per core
     limits: ImageLimits = field(default_factory=ImageLimits)
+    # the server (`faceindex serve`)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    auth: str = "sigv4"  # sigv4 | none (development only: refused unless host is loopback)
+    max_body_bytes: int = 8 * 1024 * 1024  # a 5 MB image is ~6.7 MB as base64 JSON
+    max_in_flight: int = 4  # requests running at once; the engine uses every core for each
+    max_waiting: int = 32  # requests queued beyond that; more get ThrottlingException
+    buckets: str = ""  # Image.S3Object from local folders: "photos=/srv/photos,other=/data/x"
+    s3_endpoint: str = ""  # or from an S3-compatible store (MinIO, Ceph, AWS): its URL
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
+        if env.get("FACEINDEX_CONFIG"):
+            env = {**_read_file(Path(env["FACEINDEX_CONFIG"])), **env}
         kwargs: dict[str, object] = {}
         for f in fields(cls):
             raw = env.get(f"FACEINDEX_{f.name.upper()}")
@@ -69,6 +88,37 @@ class Settings:
             raise InvalidParameter(f"FACEINDEX_VECTOR_INDEX must be auto, exact or hnsw, not {self.vector_index!r}")
         if not 0 <= self.detector_upsample <= 2:
             raise InvalidParameter("FACEINDEX_DETECTOR_UPSAMPLE must be 0, 1 or 2")
+        if self.auth not in ("sigv4", "none"):
+            raise InvalidParameter(f"FACEINDEX_AUTH must be sigv4 or none, not {self.auth!r}")
+        if self.max_in_flight < 1 or self.max_waiting < 0 or self.max_body_bytes < 1024:
+            raise InvalidParameter(
+                "FACEINDEX_MAX_IN_FLIGHT >= 1, FACEINDEX_MAX_WAITING >= 0, FACEINDEX_MAX_BODY_BYTES >= 1024"
+            )
+        self.bucket_folders()
+
+    def bucket_folders(self) -> dict[str, Path]:
+        """FACEINDEX_BUCKETS parsed: bucket name -> local folder."""
+        folders = {}
+        for item in filter(None, (part.strip() for part in self.buckets.split(","))):
+            name, sep, folder = item.partition("=")
+            if not sep or not name.strip() or not folder.strip():
+                raise InvalidParameter(f"FACEINDEX_BUCKETS items are name=/folder, not {item!r}")
+            folders[name.strip()] = Path(folder.strip())
+        return folders
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    """A TOML settings file as FACEINDEX_ variables (nested tables are flattened: [limits] max_bytes)."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidParameter(f"FACEINDEX_CONFIG {path}: {error}") from None
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        items = value.items() if isinstance(value, dict) else [(key, value)]
+        for name, item in items:
+            flat[f"FACEINDEX_{str(name).upper()}"] = str(item)
+    return flat
 
 
 def _coerce(name: str, raw: str, kind: object) -> object:

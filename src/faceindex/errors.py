@@ -15,6 +15,9 @@ parameter, never image bytes or descriptors.
     ├── Conflict                  the user exists (ConflictException)
     ├── ServiceQuotaExceeded      e.g. more than 100 faces for one user (ServiceQuotaExceededException)
     ├── ImageTooLarge             over the byte or pixel limit (ImageTooLargeException)
+    ├── InvalidS3Object           Image.S3Object cannot be read (InvalidS3ObjectException)
+    ├── AccessDenied              the access key may not call this operation (AccessDeniedException)
+    ├── Throttled                 the server is at its concurrency limit (ThrottlingException)
     └── ModelError                the model pack could not be read, built or loaded
         └── ModelFormatError      a `.dat` file is not the network we expect
 """
@@ -62,6 +65,18 @@ class ServiceQuotaExceeded(FaceIndexError):
 
 class ImageTooLarge(FaceIndexError):
     code = "ImageTooLargeException"
+
+
+class InvalidS3Object(FaceIndexError):
+    code = "InvalidS3ObjectException"
+
+
+class AccessDenied(FaceIndexError):
+    code = "AccessDeniedException"
+
+
+class Throttled(FaceIndexError):
+    code = "ThrottlingException"
 
 
 class ModelError(FaceIndexError):

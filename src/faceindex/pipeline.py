@@ -77,6 +77,10 @@ class FaceEngine:
             self._embedder = Embedder(model)
         return self._embedder
 
+    def warm_up(self) -> None:
+        """Load every model now (a server does this before it reports ready)."""
+        _ = self.detector, self.embedder, self.mesh, self.shape_predictor("5")
+
     def shape_predictor(self, points: str) -> ShapePredictor:
         if points not in self._shapes:
             self._shapes[points] = ShapePredictor(pack.source_files()["shape68" if points == "68" else "shape5"])

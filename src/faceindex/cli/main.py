@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from faceindex.cli import collections as cli_collections
 from faceindex.cli import output
+from faceindex.cli import server as cli_server
 from faceindex.cli.draw import draw_faces
 from faceindex.config import Settings
 from faceindex.errors import FaceIndexError, ModelError
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = models_commands.add_parser("prepare", help="convert the models to ONNX now")
     prepare.add_argument("--force", action="store_true", help="rebuild even when the cache is valid")
     cli_collections.register(commands)
+    cli_server.register(commands)
     return parser
 
 
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command in cli_server.COMMANDS:
+            return cli_server.run(args, settings)
         engine = FaceEngine(settings)
         if args.command == "detect":
             return _detect(engine, args)

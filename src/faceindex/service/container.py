@@ -24,7 +24,7 @@ class Services:
         return PACK_NAME
 
     def collection_arn(self, name: str) -> str:
-        return f"aws:rekognition:{self.settings.region}:{self.settings.account_id}:collection/{name}"
+        return f"arn:aws:rekognition:{self.settings.region}:{self.settings.account_id}:collection/{name}"
 
     def close(self) -> None:
         self.indexes.save()

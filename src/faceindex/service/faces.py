@@ -8,7 +8,7 @@ import numpy as np
 
 from faceindex.analysis.similarity import distances, similarity
 from faceindex.errors import InvalidParameter, NoFaceInSource
-from faceindex.imaging.decode import ImageInput
+from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.pipeline import ATTRIBUTES, FaceEngine
 from faceindex.types import CompareFacesMatch, CompareFacesResult, Descriptor, FaceDetail
 
@@ -21,7 +21,9 @@ def _check_attributes(attributes: Iterable[str]) -> list[str]:
     return values or ["DEFAULT"]
 
 
-def detect_faces(engine: FaceEngine, image: ImageInput, attributes: Iterable[str] = ("DEFAULT",)) -> list[FaceDetail]:
+def detect_faces(
+    engine: FaceEngine, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",)
+) -> list[FaceDetail]:
     """Rekognition's DetectFaces: every face, largest first."""
     faces = engine.analyze(image, _check_attributes(attributes), embed=False)
     return [face.detail for face in faces]
@@ -34,7 +36,10 @@ def embed_faces(engine: FaceEngine, image: ImageInput) -> list[tuple[FaceDetail,
 
 
 def compare_faces(
-    engine: FaceEngine, source: ImageInput, target: ImageInput, similarity_threshold: float = 80.0
+    engine: FaceEngine,
+    source: ImageInput | DecodedImage,
+    target: ImageInput | DecodedImage,
+    similarity_threshold: float = 80.0,
 ) -> CompareFacesResult:
     """Rekognition's CompareFaces: the largest source face against every face of the target."""
     if not 0.0 <= similarity_threshold <= 100.0:

@@ -36,3 +36,13 @@ class NewFace:
     box: BoundingBox
     confidence: float
     descriptor: Descriptor = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AccessKeyRecord:
+    access_key_id: str
+    secret_sealed: bytes
+    name: str
+    operations: tuple[str, ...]  # ("*",) for every operation
+    created_at: float
+    revoked_at: float | None = None

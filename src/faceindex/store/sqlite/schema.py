@@ -56,6 +56,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (resource_arn, key)
     );
     """,
+    # 2: access keys for the server (secrets encrypted with the data folder's master key)
+    """
+    CREATE TABLE access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        secret_sealed BLOB NOT NULL,  -- AES-GCM(nonce || ciphertext); SigV4 needs the secret itself
+        name TEXT NOT NULL,
+        operations TEXT NOT NULL,  -- JSON list of operation names, or ["*"]
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    );
+    """,
 ]
 
 

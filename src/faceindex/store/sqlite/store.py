@@ -6,6 +6,7 @@ power loss. Each thread gets its own connection, so readers never wait for a wri
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
-from faceindex.store.records import CollectionRecord, FaceRecord, NewFace
+from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace
 from faceindex.store.sqlite.schema import migrate
 from faceindex.types import BoundingBox
 
@@ -109,6 +110,18 @@ class SqliteStore:
     def count_faces(self, collection: CollectionRecord) -> int:
         row = self._connection().execute("SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection.row_id,))
         return int(row.fetchone()[0])
+
+    def face_counts(self) -> list[tuple[str, int]]:
+        """(collection name, faces) for every collection."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT c.name, (SELECT COUNT(*) FROM faces f WHERE f.collection_id = c.id) FROM collections c"
+                " ORDER BY c.name"
+            )
+            .fetchall()
+        )
+        return [(str(name), int(count)) for name, count in rows]
 
     def count_users(self, collection: CollectionRecord) -> int:
         row = self._connection().execute("SELECT COUNT(*) FROM users WHERE collection_id = ?", (collection.row_id,))
@@ -379,6 +392,50 @@ class SqliteStore:
     def tags(self, arn: str) -> dict[str, str]:
         rows = self._connection().execute("SELECT key, value FROM tags WHERE resource_arn = ?", (arn,)).fetchall()
         return {key: value for key, value in rows}
+
+    # --- access keys (the server's credentials) ----------------------------------------------
+
+    def add_access_key(self, key: AccessKeyRecord) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO access_keys (access_key_id, secret_sealed, name, operations, created_at, revoked_at)"
+                " VALUES (?, ?, ?, ?, ?, NULL)",
+                (key.access_key_id, key.secret_sealed, key.name, json.dumps(list(key.operations)), key.created_at),
+            )
+
+    def access_key(self, access_key_id: str) -> AccessKeyRecord | None:
+        row = (
+            self._connection()
+            .execute(f"SELECT {_KEY_COLUMNS} FROM access_keys WHERE access_key_id = ?", (access_key_id,))
+            .fetchone()
+        )
+        return None if row is None else _access_key(row)
+
+    def access_keys(self) -> list[AccessKeyRecord]:
+        rows = self._connection().execute(f"SELECT {_KEY_COLUMNS} FROM access_keys ORDER BY created_at").fetchall()
+        return [_access_key(row) for row in rows]
+
+    def revoke_access_key(self, access_key_id: str, when: float) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE access_keys SET revoked_at = ? WHERE access_key_id = ? AND revoked_at IS NULL",
+                (when, access_key_id),
+            )
+            return cursor.rowcount == 1
+
+
+_KEY_COLUMNS = "access_key_id, secret_sealed, name, operations, created_at, revoked_at"
+
+
+def _access_key(row: tuple[object, ...]) -> AccessKeyRecord:
+    return AccessKeyRecord(
+        access_key_id=str(row[0]),
+        secret_sealed=bytes(row[1]),  # type: ignore[call-overload]
+        name=str(row[2]),
+        operations=tuple(json.loads(str(row[3]))),
+        created_at=float(row[4]),  # type: ignore[arg-type]
+        revoked_at=None if row[5] is None else float(row[5]),  # type: ignore[arg-type]
+    )
 
 
 def _face(row: tuple[object, ...]) -> FaceRecord:

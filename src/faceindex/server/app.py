@@ -1,0 +1,181 @@
+"""The ASGI application: `create_app(settings)` for uvicorn, tests and embedding.
+
+Start-up opens the store, loads every model (then /readyz answers 200) and shutdown saves the
+vector index snapshots. A middleware gives each request an id (`x-amzn-RequestId`), and writes
+one access-log line and the metrics when it ends.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.formparsers import MultiPartParser
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from faceindex.auth.keys import KeyStore
+from faceindex.config import Settings
+from faceindex.errors import InvalidParameter
+from faceindex.server import logs, rest
+from faceindex.server.limits import BodyTooLarge, ConcurrencyLimit
+from faceindex.server.metrics import Metrics
+from faceindex.server.rekognition import protocol
+from faceindex.server.state import ServerState
+from faceindex.service.container import Services, open_services
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    if settings.auth == "none" and not is_loopback(settings.host):
+        raise InvalidParameter("FACEINDEX_AUTH=none is for development on a loopback address only")
+    # uploads stay in memory (they are bounded by max_body_bytes): no face photo touches the disk
+    MultiPartParser.spool_max_size = settings.max_body_bytes
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services if services is not None else await anyio.to_thread.run_sync(open_services, settings)
+        state = ServerState(
+            services=opened,
+            keys=KeyStore(opened.store, settings.data_dir),
+            metrics=Metrics(opened.store),
+            limit=ConcurrencyLimit(settings.max_in_flight, settings.max_waiting),
+        )
+        app.state.server = state
+        await anyio.to_thread.run_sync(opened.engine.warm_up)
+        state.ready = True
+        logs.SERVER.info("ready", extra={"fields": {"data_dir": str(settings.data_dir), "auth": settings.auth}})
+        try:
+            yield
+        finally:
+            state.ready = False
+            if services is None:
+                await anyio.to_thread.run_sync(opened.close)
+            else:
+                opened.indexes.save()
+            logs.SERVER.info("stopped")
+
+    app = FastAPI(
+        title="faceindex",
+        summary="Self-hosted face detection, comparison and search with Amazon Rekognition's semantics.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.add_api_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
+    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])
+    rest.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestLog)
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+async def readyz(request: Request) -> Response:
+    """The store is open and every model is loaded."""
+    state: ServerState | None = getattr(request.app.state, "server", None)
+    if state is None or not state.ready:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics."""
+    state: ServerState = request.app.state.server
+    data = await anyio.to_thread.run_sync(generate_latest, state.metrics.registry)
+    return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+
+class BodyLimit:
+    """Refuse bodies over the limit, whether declared (Content-Length) or streamed (chunked)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            scope.setdefault("state", {})["body_too_large"] = True
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit or scope.get("state", {}).get("body_too_large"):
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class RequestLog:
+    """Request id header, one access-log line and the metrics for every HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        request_state: dict[str, Any] = scope.setdefault("state", {})
+        request_state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-amzn-requestid", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            api = request_state.get("api", "ops")
+            operation = str(request_state.get("operation", scope.get("path", "-") if api == "ops" else "-"))
+            outcome = str(request_state.get("outcome", "ok" if status < 400 else str(status)))
+            server: ServerState | None = getattr(scope.get("app") and scope["app"].state, "server", None)
+            if server is not None and api != "ops":
+                server.metrics.observe(api, operation, outcome, elapsed)
+            logs.request_done(
+                request_id=request_id,
+                method=scope.get("method"),
+                api=api,
+                operation=operation,
+                outcome=outcome,
+                status=status,
+                access_key=request_state.get("access_key"),
+                duration_ms=round(elapsed * 1000, 1),
+            )

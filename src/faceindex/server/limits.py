@@ -1,0 +1,53 @@
+"""Back-pressure: a fixed number of requests run (in worker threads: the engine is blocking code
+that releases the GIL), a bounded number wait, and the rest are turned away at once with
+ThrottlingException, which every AWS SDK retries with back-off. Under overload the server keeps
+answering instead of queueing without bound."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from faceindex.errors import Throttled
+
+T = TypeVar("T")
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than this server's limit of {limit} bytes.")
+        self.limit = limit
+
+
+class ConcurrencyLimit:
+    def __init__(self, in_flight: int, waiting: int) -> None:
+        self._limiter = anyio.CapacityLimiter(in_flight)
+        self._in_flight, self._waiting = in_flight, waiting
+
+    @property
+    def busy(self) -> int:
+        return int(self._limiter.borrowed_tokens)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        stats = self._limiter.statistics()
+        if stats.borrowed_tokens >= stats.total_tokens and stats.tasks_waiting >= self._waiting:
+            raise Throttled(
+                f"Rate exceeded: {self._in_flight} requests are running and {self._waiting} waiting; retry later."
+            )
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+
+
+async def read_body(receive_stream: Any, limit: int, content_length: str | None) -> bytes:
+    """The whole body, refusing it as soon as it is known to exceed `limit` (declared or streamed)."""
+    if content_length and content_length.isdigit() and int(content_length) > limit:
+        raise BodyTooLarge(limit)
+    chunks, size = [], 0
+    async for chunk in receive_stream:
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,41 @@
+"""Structured logs: one JSON line per request with its id, API, operation, outcome and duration.
+
+Never image bytes, descriptors, request bodies or secrets: only names, codes and counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+REQUESTS = logging.getLogger("faceindex.requests")
+SERVER = logging.getLogger("faceindex.server")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__  # the type only: tracebacks can quote data
+        return json.dumps(entry)
+
+
+def configure(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for logger in (REQUESTS, SERVER):
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def request_done(**fields: Any) -> None:
+    REQUESTS.info("request", extra={"fields": fields})

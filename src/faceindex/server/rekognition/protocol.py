@@ -1,0 +1,122 @@
+"""`POST /` with `X-Amz-Target: RekognitionService.<Operation>`: AWS JSON 1.1 as the SDKs speak it.
+
+Order of checks, as AWS does them: body size, signature, target, permission, JSON, parameters.
+Errors are `{"__type": code, "Message": text}` with status 400 (500 only for a real fault), and
+every response carries `x-amzn-RequestId`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faceindex.auth import sigv4
+from faceindex.auth.keys import AccessKey
+from faceindex.errors import AccessDenied, FaceIndexError
+from faceindex.jsonable import to_jsonable
+from faceindex.server import logs
+from faceindex.server.limits import BodyTooLarge, read_body
+from faceindex.server.rekognition import model
+from faceindex.server.rekognition.operations import HANDLERS
+from faceindex.server.state import ServerState
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+TARGET_PREFIX = "RekognitionService."
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+async def endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    operation, outcome, key = _operation_name(request), "ok", None
+    try:
+        body = await read_body(
+            request.stream(), state.services.settings.max_body_bytes, request.headers.get("content-length")
+        )
+        key = _authenticate(state, request, body)
+        operation_model = _operation(request)
+        if key is not None and not key.may_call(operation):
+            raise AccessDenied(f"User: {key.access_key_id} is not authorized to perform: rekognition:{operation}")
+        try:
+            params: Any = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise model.SerializationError("The request body is not valid JSON.") from None
+        decoded = model.decode_input(params, operation_model)
+        state.metrics.in_flight.inc()
+        try:
+            result = await state.limit.run(HANDLERS[operation], state.services, decoded)
+        finally:
+            state.metrics.in_flight.dec()
+        payload = model.conform(to_jsonable(result), operation_model.output_shape)
+        response = Response(json.dumps(payload), media_type=CONTENT_TYPE)
+    except BodyTooLarge as error:
+        outcome = "ImageTooLargeException"
+        response = _error(outcome, str(error), 400)
+    except sigv4.AuthError as error:
+        outcome = error.code
+        response = _error(error.code, error.message, error.status)
+    except ProtocolError as error:
+        outcome = error.code
+        response = _error(error.code, error.message, error.status)
+    except FaceIndexError as error:
+        outcome = error.code
+        status = 500 if error.code == "InternalServerError" else 400
+        response = _error(error.code, error.message, status)
+    except Exception:
+        logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request.state.request_id}})
+        outcome = "InternalServerError"
+        response = _error(outcome, "Internal server error; the request id is in the server's log.", 500)
+    # for the access log and the metrics (app.RequestLog)
+    request.state.api = "rekognition"
+    request.state.operation = operation if model.operation(operation) else "-"
+    request.state.outcome = outcome
+    request.state.access_key = key.access_key_id if key else None
+    return response
+
+
+def _operation_name(request: Request) -> str:
+    target = request.headers.get("x-amz-target", "")
+    return target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+
+
+def _operation(request: Request) -> Any:
+    target = request.headers.get("x-amz-target", "")
+    name = _operation_name(request)
+    operation_model = model.operation(name) if name else None
+    if operation_model is None:
+        raise ProtocolError(
+            "UnknownOperationException", f"Unknown operation {target!r}." if target else "Missing X-Amz-Target."
+        )
+    if name not in HANDLERS:
+        raise ProtocolError(
+            "UnsupportedOperationException",
+            f"faceindex does not support the Rekognition operation {name}; "
+            "see docs/rekognition-compatibility.md for the operations it serves.",
+        )
+    return operation_model
+
+
+def _authenticate(state: ServerState, request: Request, body: bytes) -> AccessKey | None:
+    if state.services.settings.auth == "none":
+        return None
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    signed = sigv4.SignedRequest(
+        method=request.method,
+        raw_path=raw_path.decode("latin-1"),
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+        body=body,
+    )
+    return sigv4.verify(signed, state.keys.get, model.SERVICE)
+
+
+def _error(code: str, message: str, status: int) -> Response:
+    body = json.dumps({"__type": code, "Message": message})
+    return Response(body, status_code=status, media_type=CONTENT_TYPE, headers={"x-amzn-ErrorType": code})

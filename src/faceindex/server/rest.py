@@ -1,0 +1,355 @@
+"""A plain REST API under /v1 for callers without an AWS SDK: multipart image upload, JSON bodies,
+`application/problem+json` errors, OpenAPI at /docs. Responses have Rekognition's member names.
+
+Authentication: HTTP Basic with an access key (the key id as user name, the secret as password),
+checked against the same keys and operation permissions as the Rekognition endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, FastAPI, File, Form, Query, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from faceindex.auth.keys import AccessKey
+from faceindex.errors import AccessDenied, FaceIndexError
+from faceindex.jsonable import to_jsonable
+from faceindex.server import logs
+from faceindex.server.limits import BodyTooLarge
+from faceindex.server.state import ServerState
+from faceindex.service import collections, indexing, search, users
+from faceindex.service import faces as face_service
+from faceindex.service.container import Services
+
+STATUS = {
+    "InvalidParameterException": 400,
+    "InvalidImageFormatException": 400,
+    "InvalidS3ObjectException": 400,
+    "ImageTooLargeException": 413,
+    "ResourceNotFoundException": 404,
+    "ResourceAlreadyExistsException": 409,
+    "ConflictException": 409,
+    "ServiceQuotaExceededException": 409,
+    "AccessDeniedException": 403,
+    "ThrottlingException": 429,
+    "Unauthorized": 401,
+}
+
+router = APIRouter(prefix="/v1")
+ImageFile = Annotated[UploadFile, File(description="a JPEG, PNG, WebP, BMP or GIF image")]
+QualityFilter = Literal["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
+
+
+class Unauthorized(Exception):
+    pass
+
+
+async def _call(request: Request, operation: str, work: Callable[[Services], Any]) -> Response:
+    """Authenticate, check the key's permission, run `work` under the concurrency limit."""
+    state: ServerState = request.app.state.server
+    request.state.api, request.state.operation = "rest", operation
+    key = _authenticate(state, request)
+    if key is not None:
+        request.state.access_key = key.access_key_id
+        if not key.may_call(operation):
+            raise AccessDenied(f"Access key {key.access_key_id} may not call {operation}")
+    state.metrics.in_flight.inc()
+    try:
+        result = await state.limit.run(work, state.services)
+    finally:
+        state.metrics.in_flight.dec()
+    request.state.outcome = "ok"
+    return JSONResponse(to_jsonable(result))
+
+
+def _authenticate(state: ServerState, request: Request) -> AccessKey | None:
+    if state.services.settings.auth == "none":
+        return None
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized(
+            "Send an access key with HTTP Basic authentication: the key id as user, the secret as password."
+        )
+    try:
+        key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, ValueError):
+        raise Unauthorized("Malformed Basic credentials.") from None
+    key = state.keys.get(key_id)
+    if key is None or not hmac.compare_digest(key.secret_access_key.encode(), secret.encode()):
+        raise Unauthorized("Unknown access key or wrong secret.")
+    return key
+
+
+# --- faces ------------------------------------------------------------------------------------
+
+
+@router.post("/detect", tags=["faces"], summary="Find and analyse the faces in an image (DetectFaces)")
+async def detect(
+    request: Request, image: ImageFile, attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT"
+) -> Response:
+    data = await image.read()
+    return await _call(
+        request, "DetectFaces", lambda s: {"FaceDetails": face_service.detect_faces(s.engine, data, [attributes])}
+    )
+
+
+@router.post("/compare", tags=["faces"], summary="Compare the largest source face with the target's faces")
+async def compare(
+    request: Request,
+    source: ImageFile,
+    target: ImageFile,
+    similarity_threshold: Annotated[float, Form(ge=0, le=100)] = 80.0,
+) -> Response:
+    source_data, target_data = await source.read(), await target.read()
+    return await _call(
+        request,
+        "CompareFaces",
+        lambda s: face_service.compare_faces(s.engine, source_data, target_data, similarity_threshold),
+    )
+
+
+# --- collections ------------------------------------------------------------------------------
+
+
+class NewCollection(BaseModel):
+    collection_id: str = Field(description="[a-zA-Z0-9_.-]+, at most 255 characters")
+    tags: dict[str, str] | None = None
+
+
+@router.post("/collections", tags=["collections"], summary="Create a collection", status_code=200)
+async def create_collection(request: Request, body: NewCollection) -> Response:
+    return await _call(
+        request, "CreateCollection", lambda s: collections.create_collection(s, body.collection_id, body.tags)
+    )
+
+
+@router.get("/collections", tags=["collections"], summary="List collections")
+async def list_collections(request: Request, max_results: int | None = None, next_token: str | None = None) -> Response:
+    return await _call(request, "ListCollections", lambda s: collections.list_collections(s, max_results, next_token))
+
+
+@router.get("/collections/{collection_id}", tags=["collections"], summary="Describe a collection")
+async def describe_collection(request: Request, collection_id: str) -> Response:
+    return await _call(request, "DescribeCollection", lambda s: collections.describe_collection(s, collection_id))
+
+
+@router.delete("/collections/{collection_id}", tags=["collections"], summary="Delete a collection and its faces")
+async def delete_collection(request: Request, collection_id: str) -> Response:
+    return await _call(
+        request, "DeleteCollection", lambda s: {"StatusCode": collections.delete_collection(s, collection_id)}
+    )
+
+
+# --- faces in a collection --------------------------------------------------------------------
+
+
+@router.post("/collections/{collection_id}/faces", tags=["collection faces"], summary="Index the faces of an image")
+async def index_faces(
+    request: Request,
+    collection_id: str,
+    image: ImageFile,
+    external_image_id: Annotated[str | None, Form()] = None,
+    max_faces: Annotated[int | None, Form()] = None,
+    quality_filter: Annotated[QualityFilter | None, Form()] = None,
+    detection_attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT",
+) -> Response:
+    data = await image.read()
+    return await _call(
+        request,
+        "IndexFaces",
+        lambda s: indexing.index_faces(
+            s, collection_id, data, external_image_id, max_faces, quality_filter, [detection_attributes]
+        ),
+    )
+
+
+@router.get("/collections/{collection_id}/faces", tags=["collection faces"], summary="List faces")
+async def list_faces(
+    request: Request,
+    collection_id: str,
+    max_results: int | None = None,
+    next_token: str | None = None,
+    user_id: str | None = None,
+) -> Response:
+    return await _call(
+        request, "ListFaces", lambda s: search.list_faces(s, collection_id, max_results, next_token, user_id)
+    )
+
+
+@router.delete("/collections/{collection_id}/faces/{face_id}", tags=["collection faces"], summary="Delete a face")
+async def delete_face(request: Request, collection_id: str, face_id: str) -> Response:
+    return await _call(request, "DeleteFaces", lambda s: search.delete_faces(s, collection_id, [face_id]))
+
+
+@router.post(
+    "/collections/{collection_id}/search", tags=["search"], summary="Search the collection for the image's largest face"
+)
+async def search_by_image(
+    request: Request,
+    collection_id: str,
+    image: ImageFile,
+    max_faces: Annotated[int | None, Form()] = None,
+    face_match_threshold: Annotated[float | None, Form()] = None,
+    quality_filter: Annotated[QualityFilter | None, Form()] = None,
+) -> Response:
+    data = await image.read()
+    return await _call(
+        request,
+        "SearchFacesByImage",
+        lambda s: search.search_faces_by_image(s, collection_id, data, max_faces, face_match_threshold, quality_filter),
+    )
+
+
+@router.get("/collections/{collection_id}/faces/{face_id}/matches", tags=["search"], summary="Faces like a stored face")
+async def search_by_face(
+    request: Request,
+    collection_id: str,
+    face_id: str,
+    max_faces: int | None = None,
+    face_match_threshold: float | None = None,
+) -> Response:
+    return await _call(
+        request,
+        "SearchFaces",
+        lambda s: search.search_faces(s, collection_id, face_id, max_faces, face_match_threshold),
+    )
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+class NewUser(BaseModel):
+    user_id: str
+
+
+class FaceIds(BaseModel):
+    face_ids: list[str]
+    user_match_threshold: float | None = None
+
+
+@router.post("/collections/{collection_id}/users", tags=["users"], summary="Create a user")
+async def create_user(request: Request, collection_id: str, body: NewUser) -> Response:
+    def work(s: Services) -> dict[str, Any]:
+        users.create_user(s, collection_id, body.user_id)
+        return {}
+
+    return await _call(request, "CreateUser", work)
+
+
+@router.get("/collections/{collection_id}/users", tags=["users"], summary="List users")
+async def list_users(
+    request: Request, collection_id: str, max_results: int | None = None, next_token: str | None = None
+) -> Response:
+    return await _call(request, "ListUsers", lambda s: users.list_users(s, collection_id, max_results, next_token))
+
+
+@router.delete("/collections/{collection_id}/users/{user_id}", tags=["users"], summary="Delete a user")
+async def delete_user(request: Request, collection_id: str, user_id: str) -> Response:
+    def work(s: Services) -> dict[str, Any]:
+        users.delete_user(s, collection_id, user_id)
+        return {}
+
+    return await _call(request, "DeleteUser", work)
+
+
+@router.post(
+    "/collections/{collection_id}/users/{user_id}/associate", tags=["users"], summary="Associate faces with a user"
+)
+async def associate_faces(request: Request, collection_id: str, user_id: str, body: FaceIds) -> Response:
+    return await _call(
+        request,
+        "AssociateFaces",
+        lambda s: users.associate_faces(s, collection_id, user_id, body.face_ids, body.user_match_threshold),
+    )
+
+
+@router.post(
+    "/collections/{collection_id}/users/{user_id}/disassociate", tags=["users"], summary="Remove faces from a user"
+)
+async def disassociate_faces(
+    request: Request, collection_id: str, user_id: str, body: Annotated[FaceIds, Body()]
+) -> Response:
+    return await _call(
+        request, "DisassociateFaces", lambda s: users.disassociate_faces(s, collection_id, user_id, body.face_ids)
+    )
+
+
+@router.post(
+    "/collections/{collection_id}/users/search", tags=["search"], summary="Users who look like the image's face"
+)
+async def search_users_by_image(
+    request: Request,
+    collection_id: str,
+    image: ImageFile,
+    user_match_threshold: Annotated[float | None, Form()] = None,
+    max_users: Annotated[int | None, Form()] = None,
+) -> Response:
+    data = await image.read()
+    return await _call(
+        request,
+        "SearchUsersByImage",
+        lambda s: users.search_users_by_image(s, collection_id, data, user_match_threshold, max_users),
+    )
+
+
+@router.get("/collections/{collection_id}/users/{user_id}/matches", tags=["search"], summary="Users like a stored user")
+async def search_users(
+    request: Request,
+    collection_id: str,
+    user_id: str,
+    user_match_threshold: Annotated[float | None, Query()] = None,
+    max_users: int | None = None,
+) -> Response:
+    return await _call(
+        request,
+        "SearchUsers",
+        lambda s: users.search_users(s, collection_id, user_id, None, user_match_threshold, max_users),
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def problem(request: Request, status: int, code: str, detail: str) -> Response:
+    """RFC 9457 problem details; `code` is the Rekognition error code for the same failure."""
+    request.state.outcome = code
+    body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code}
+    headers = {"Retry-After": "1"} if status == 429 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+
+    @app.exception_handler(FaceIndexError)
+    async def service_error(request: Request, error: FaceIndexError) -> Response:
+        return problem(request, STATUS.get(error.code, 500), error.code, error.message)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, error: Unauthorized) -> Response:
+        response = problem(request, 401, "Unauthorized", str(error))
+        response.headers["WWW-Authenticate"] = 'Basic realm="faceindex"'
+        return response
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, error: BodyTooLarge) -> Response:
+        return problem(request, 413, "ImageTooLargeException", str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return problem(request, 400, "InvalidParameterException", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request.state.request_id}})
+        return problem(request, 500, "InternalServerError", "Internal server error; the request id is in the log.")
