@@ -71,17 +71,32 @@ def _decode(value: Any, shape: Shape, path: str) -> Any:
             out[key] = _decode(member, shape.members[key], f"{path}{key}.")
         return out
     if shape.type_name == "list" and isinstance(value, list):
+        _check_length(len(value), shape, path)
         return [_decode(item, shape.member, path) for item in value]
     if shape.type_name == "map" and isinstance(value, dict):
         return {k: _decode(v, shape.value, path) for k, v in value.items()}
     if shape.type_name == "blob" and isinstance(value, str):
         try:
-            return base64.b64decode(value, validate=True)
+            data = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise SerializationError(f"{path.rstrip('.')}: not valid base64.") from None
+        _check_length(len(data), shape, path, maximum=False)  # too long is ImageTooLargeException, later
+        return data
+    if shape.type_name == "string" and isinstance(value, str):
+        _check_length(len(value), shape, path)
     if shape.type_name in ("float", "double") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)  # JSON has one number type; 80 is a valid float
     return value
+
+
+def _check_length(length: int, shape: Shape, path: str, maximum: bool = True) -> None:
+    """The model's length constraints, which botocore's client-side validator leaves to the service."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    where = path.rstrip(".") or shape.name
+    if low is not None and length < low:
+        raise InvalidParameter(f"Value at '{where}' failed to satisfy constraint: Member must have length >= {low}")
+    if maximum and high is not None and length > high:
+        raise InvalidParameter(f"Value at '{where}' failed to satisfy constraint: Member must have length <= {high}")
 
 
 def conform(value: Any, shape: Shape | None) -> Any:
