@@ -109,7 +109,9 @@ async def metrics(request: Request) -> Response:
 
 
 class BodyLimit:
-    """Refuse bodies over the limit, whether declared (Content-Length) or streamed (chunked)."""
+    """Read the body first, refusing it once it exceeds the limit (declared or streamed), and answer
+    in the caller's dialect: AWS JSON on the Rekognition endpoint, problem+json elsewhere. Bodies are
+    read whole anyway (JSON, in-memory multipart), so buffering here costs nothing."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -119,20 +121,58 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            scope.setdefault("state", {})["body_too_large"] = True
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        too_large = declared.isdigit() and int(declared) > self.limit
+        chunks: list[bytes] = []
+        size, more = 0, not too_large
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit or scope.get("state", {}).get("body_too_large"):
-                    raise BodyTooLarge(self.limit)
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            too_large = size > self.limit
+            if too_large:
+                break
+        if too_large:
+            await self._refuse(scope, send)
+            return
+        body, delivered = b"".join(chunks), False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        message = str(BodyTooLarge(self.limit))
+        state = scope.setdefault("state", {})
+        state["outcome"] = "ImageTooLargeException"
+        if scope.get("path") == "/":
+            state["api"] = "rekognition"
+            response: Response = protocol.error_response("ImageTooLargeException", message, 400)
+        else:
+            response = JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "ImageTooLargeException",
+                    "status": 413,
+                    "detail": message,
+                    "code": "ImageTooLargeException",
+                },
+                status_code=413,
+                media_type="application/problem+json",
+            )
+        response.headers["connection"] = "close"  # the rest of the body is not read
+        await response(scope, self._no_receive, send)
+
+    @staticmethod
+    async def _no_receive() -> Message:
+        return {"type": "http.disconnect"}
 
 
 class RequestLog:

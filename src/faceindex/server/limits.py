@@ -26,18 +26,24 @@ class ConcurrencyLimit:
     def __init__(self, in_flight: int, waiting: int) -> None:
         self._limiter = anyio.CapacityLimiter(in_flight)
         self._in_flight, self._waiting = in_flight, waiting
+        self._admitted = 0
 
     @property
     def busy(self) -> int:
         return int(self._limiter.borrowed_tokens)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        stats = self._limiter.statistics()
-        if stats.borrowed_tokens >= stats.total_tokens and stats.tasks_waiting >= self._waiting:
+        # counted here rather than from the limiter's statistics: a task admitted in the same event
+        # loop turn has not reached the limiter's queue yet
+        if self._admitted >= self._in_flight + self._waiting:
             raise Throttled(
                 f"Rate exceeded: {self._in_flight} requests are running and {self._waiting} waiting; retry later."
             )
-        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+        self._admitted += 1
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+        finally:
+            self._admitted -= 1
 
 
 async def read_body(receive_stream: Any, limit: int, content_length: str | None) -> bytes:

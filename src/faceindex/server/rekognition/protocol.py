@@ -58,21 +58,21 @@ async def endpoint(request: Request) -> Response:
         response = Response(json.dumps(payload), media_type=CONTENT_TYPE)
     except BodyTooLarge as error:
         outcome = "ImageTooLargeException"
-        response = _error(outcome, str(error), 400)
+        response = error_response(outcome, str(error), 400)
     except sigv4.AuthError as error:
         outcome = error.code
-        response = _error(error.code, error.message, error.status)
+        response = error_response(error.code, error.message, error.status)
     except ProtocolError as error:
         outcome = error.code
-        response = _error(error.code, error.message, error.status)
+        response = error_response(error.code, error.message, error.status)
     except FaceIndexError as error:
         outcome = error.code
         status = 500 if error.code == "InternalServerError" else 400
-        response = _error(error.code, error.message, status)
+        response = error_response(error.code, error.message, status)
     except Exception:
         logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request.state.request_id}})
         outcome = "InternalServerError"
-        response = _error(outcome, "Internal server error; the request id is in the server's log.", 500)
+        response = error_response(outcome, "Internal server error; the request id is in the server's log.", 500)
     # for the access log and the metrics (app.RequestLog)
     request.state.api = "rekognition"
     request.state.operation = operation if model.operation(operation) else "-"
@@ -117,6 +117,6 @@ def _authenticate(state: ServerState, request: Request, body: bytes) -> AccessKe
     return sigv4.verify(signed, state.keys.get, model.SERVICE)
 
 
-def _error(code: str, message: str, status: int) -> Response:
+def error_response(code: str, message: str, status: int) -> Response:
     body = json.dumps({"__type": code, "Message": message})
     return Response(body, status_code=status, media_type=CONTENT_TYPE, headers={"x-amzn-ErrorType": code})

@@ -1,0 +1,111 @@
+"""The REST API under /v1 with plain HTTP (httpx): multipart uploads, Basic auth, problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.live import LiveServer
+
+
+@pytest.fixture(scope="module")
+def rest(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, auth=server.new_key(), timeout=300) as client:
+        yield client
+
+
+def upload(path: Path, name: str = "image") -> dict[str, tuple[str, bytes, str]]:
+    return {name: (path.name, path.read_bytes(), "application/octet-stream")}
+
+
+def test_detect_and_compare(rest: httpx.Client, testdata: Path) -> None:
+    found = rest.post("/v1/detect", files=upload(testdata / "multi/obama_and_biden.jpg"), data={"attributes": "ALL"})
+    assert found.status_code == 200 and len(found.json()["FaceDetails"]) >= 2
+    compared = rest.post(
+        "/v1/compare",
+        files={**upload(testdata / "faces/obama/1.jpg", "source"), **upload(testdata / "faces/obama/2.jpg", "target")},
+    )
+    assert compared.status_code == 200 and compared.json()["FaceMatches"][0]["Similarity"] >= 80
+
+
+def test_collections_faces_users_and_search(rest: httpx.Client, testdata: Path) -> None:
+    assert rest.post("/v1/collections", json={"collection_id": "rest-c"}).status_code == 200
+    assert rest.post("/v1/collections", json={"collection_id": "rest-c"}).status_code == 409
+    assert "rest-c" in rest.get("/v1/collections").json()["CollectionIds"]
+    ids = []
+    for n in (1, 2, 3):
+        indexed = rest.post(
+            "/v1/collections/rest-c/faces",
+            files=upload(testdata / f"faces/obama/{n}.jpg"),
+            data={"external_image_id": f"obama-{n}"},
+        )
+        assert indexed.status_code == 200, indexed.text
+        ids.append(indexed.json()["FaceRecords"][0]["Face"]["FaceId"])
+    assert rest.get("/v1/collections/rest-c").json()["FaceCount"] == 3
+    listed = rest.get("/v1/collections/rest-c/faces", params={"max_results": 2}).json()
+    assert len(listed["Faces"]) == 2 and listed["NextToken"]
+
+    found = rest.post("/v1/collections/rest-c/search", files=upload(testdata / "faces/obama/4.jpg"))
+    assert found.status_code == 200 and len(found.json()["FaceMatches"]) == 3
+    similar = rest.get(f"/v1/collections/rest-c/faces/{ids[0]}/matches").json()
+    assert {m["Face"]["FaceId"] for m in similar["FaceMatches"]} == set(ids[1:])
+
+    assert rest.post("/v1/collections/rest-c/users", json={"user_id": "barack"}).status_code == 200
+    associated = rest.post("/v1/collections/rest-c/users/barack/associate", json={"face_ids": ids})
+    assert len(associated.json()["AssociatedFaces"]) == 3
+    assert rest.get("/v1/collections/rest-c/users").json()["Users"][0]["UserId"] == "barack"
+    by_image = rest.post("/v1/collections/rest-c/users/search", files=upload(testdata / "faces/obama/5.jpg"))
+    assert by_image.json()["UserMatches"][0]["User"]["UserId"] == "barack"
+    assert rest.get("/v1/collections/rest-c/users/barack/matches").status_code == 200
+    removed = rest.post("/v1/collections/rest-c/users/barack/disassociate", json={"face_ids": ids[:1]})
+    assert len(removed.json()["DisassociatedFaces"]) == 1
+    assert rest.delete("/v1/collections/rest-c/users/barack").status_code == 200
+    assert rest.delete(f"/v1/collections/rest-c/faces/{ids[0]}").json()["DeletedFaces"] == [ids[0]]
+    assert rest.delete("/v1/collections/rest-c").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("GET", "/v1/collections/none-such", {}, 404, "ResourceNotFoundException"),
+        ("POST", "/v1/collections", {"json": {"collection_id": "bad id!"}}, 400, "InvalidParameterException"),
+        ("POST", "/v1/collections", {"content": b"{oops", "headers": {"content-type": "application/json"}}, 400,
+         "InvalidParameterException"),
+        ("POST", "/v1/detect", {}, 400, "InvalidParameterException"),
+        ("POST", "/v1/detect", {"files": {"image": ("x.jpg", b"garbage", "image/jpeg")}}, 400,
+         "InvalidImageFormatException"),
+        ("POST", "/v1/detect", {"files": {"image": ("x.jpg", b"", "image/jpeg")}}, 400, "InvalidImageFormatException"),
+        ("POST", "/v1/detect", {"files": {"image": ("x.jpg", b"0" * (9 * 1024 * 1024), "image/jpeg")}}, 413,
+         "ImageTooLargeException"),
+        ("GET", "/v1/collections", {"params": {"max_results": "many"}}, 400, "InvalidParameterException"),
+    ],
+)  # fmt: skip
+def test_errors_are_problem_json(
+    rest: httpx.Client, method: str, path: str, kwargs: dict[str, object], status: int, code: str
+) -> None:
+    response = rest.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code and response.json()["status"] == status
+
+
+def test_basic_auth_is_required_and_checked(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        assert anonymous.get("/v1/collections").status_code == 401
+        assert anonymous.get("/v1/collections", auth=("FIAKAAAAAAAAAAAAAAAA", "nope")).status_code == 401
+        key_id, _ = server.new_key()
+        wrong = anonymous.get("/v1/collections", auth=(key_id, "wrong"))
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Basic")
+        detect_only = server.new_key("DetectFaces")
+        denied = anonymous.get("/v1/collections", auth=detect_only)
+        assert denied.status_code == 403 and denied.json()["code"] == "AccessDeniedException"
+
+
+def test_openapi_docs(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        spec = client.get("/openapi.json").json()
+        assert "/v1/collections/{collection_id}/search" in spec["paths"] and "/" not in spec["paths"]
+        assert client.get("/docs").status_code == 200
