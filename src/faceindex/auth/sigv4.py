@@ -26,14 +26,10 @@ _AUTH_PARTS = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 _SPACES = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
 class AuthError(Exception):
-    code: str
-    message: str
-    status: int = 400
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,23 @@ from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.pipeline import ATTRIBUTES, FaceEngine
 from faceindex.types import CompareFacesMatch, CompareFacesResult, Descriptor, FaceDetail
 
+# Rekognition's single-attribute names: the ones we estimate select ALL (which adds exactly them);
+# the others are accepted, as Rekognition accepts them, and have nothing to add here.
+ESTIMATED = ("EYES_OPEN", "MOUTH_OPEN")
+NOT_ESTIMATED = (
+    "AGE_RANGE", "BEARD", "EMOTIONS", "EYE_DIRECTION", "EYEGLASSES", "FACE_OCCLUDED", "GENDER", "MUSTACHE",
+    "SMILE", "SUNGLASSES",
+)  # fmt: skip
+
 
 def _check_attributes(attributes: Iterable[str]) -> list[str]:
     values = list(attributes)
-    unknown = [a for a in values if a not in ATTRIBUTES]
+    unknown = [a for a in values if a not in (*ATTRIBUTES, *ESTIMATED, *NOT_ESTIMATED)]
     if unknown:
-        raise InvalidParameter(f"Attributes must be DEFAULT or ALL, not {unknown[0]!r}")
-    return values or ["DEFAULT"]
+        raise InvalidParameter(f"Attributes must be DEFAULT, ALL or Rekognition attribute names, not {unknown[0]!r}")
+    if any(a in ("ALL", *ESTIMATED) for a in values):
+        return ["ALL"]
+    return ["DEFAULT"]
 
 
 def detect_faces(

@@ -1,0 +1,70 @@
+"""Server pieces without a live server: settings files, SigV4 canonicalisation, the compatibility doc."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from faceindex.auth.keys import AccessKey
+from faceindex.auth.sigv4 import AuthError, SignedRequest, verify
+from faceindex.config import Settings
+from faceindex.errors import InvalidParameter
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = AccessKey("FIAKTESTTESTTESTTEST", "s3cr3t/with+chars=" * 2, "test", ("*",))
+
+
+def _signed(method: str, url: str, body: bytes, headers: dict[str, str]) -> SignedRequest:
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(KEY.access_key_id, KEY.secret_access_key), "rekognition", "eu-west-3").add_auth(request)
+    path, _, query = url.split("/", 3)[-1].partition("?")
+    headers = [(k.lower(), v) for k, v in request.headers.items() if k.lower() != "host"]
+    return SignedRequest(method, "/" + path, query, [*headers, ("host", "h:1")], body)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://h:1/", "http://h:1/v1/collections/a%20b?z=1&a=2&a=1&empty=", "http://h:1/x~y/%C3%A9?q=%2F%20"],
+)
+def test_botocore_signatures_verify(url: str) -> None:
+    request = _signed("POST", url, b'{"a": 1}', {"Content-Type": "application/x-amz-json-1.1"})
+    assert verify(request, lambda key_id: KEY if key_id == KEY.access_key_id else None, "rekognition") == KEY
+
+
+def test_a_changed_header_or_body_fails() -> None:
+    request = _signed("POST", "http://h:1/", b"{}", {"Content-Type": "application/x-amz-json-1.1"})
+    changed = SignedRequest(request.method, request.raw_path, request.query, request.headers, b"{ }")
+    with pytest.raises(AuthError) as caught:
+        verify(changed, lambda _: KEY, "rekognition")
+    assert caught.value.code == "InvalidSignatureException"
+    headers = [(k, "text/plain" if k == "content-type" else v) for k, v in request.headers]
+    with pytest.raises(AuthError):
+        verify(SignedRequest("POST", "/", "", headers, b"{}"), lambda _: KEY, "rekognition")
+
+
+def test_settings_file_with_environment_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "faceindex.toml"
+    config.write_text('port = 9000\nhost = "127.0.0.2"\nbuckets = "photos=/srv/photos"\n[limits]\nmax_bytes = 1000\n')
+    settings = Settings.from_env({"FACEINDEX_CONFIG": str(config), "FACEINDEX_PORT": "9100"})
+    assert (settings.port, settings.host, settings.limits.max_bytes) == (9100, "127.0.0.2", 1000)
+    assert settings.bucket_folders() == {"photos": Path("/srv/photos")}
+    config.write_text("port = [")
+    with pytest.raises(InvalidParameter, match="FACEINDEX_CONFIG"):
+        Settings.from_env({"FACEINDEX_CONFIG": str(config)})
+    with pytest.raises(InvalidParameter, match="FACEINDEX_BUCKETS"):
+        Settings.from_env({"FACEINDEX_BUCKETS": "no-folder"})
+    with pytest.raises(InvalidParameter, match="FACEINDEX_AUTH"):
+        Settings.from_env({"FACEINDEX_AUTH": "maybe"})
+
+
+def test_compatibility_matrix_is_generated_and_current() -> None:
+    done = subprocess.run([sys.executable, "scripts/rekognition_compat.py", "--check"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    rows = [line for line in (ROOT / "docs/rekognition-compatibility.md").read_text().splitlines() if line[:2] == "| "]
+    assert len(rows) == 1 + 75 and sum(" | yes | " in row for row in rows) == 21
