@@ -18,14 +18,15 @@ $(STAMP): pyproject.toml Makefile
 models: $(STAMP)
 	$(BIN)/faceindex models prepare
 
-# Until the server lands (issue "Server: ..."), `make run` prepares the models and runs a demo.
+# `make run` serves Rekognition's API and the REST API on 127.0.0.1:8080 from the embedded store
+# (~/.local/share/faceindex); it prints the boto3 and AWS CLI lines to use it (and, the first time,
+# an access key). The test photos are bucket `testdata` for Image.S3Object.
 run: models
-	$(BIN)/faceindex detect $(FACEINDEX_TESTDATA)/multi/obama_and_biden.jpg --attributes ALL
-	$(BIN)/faceindex compare $(FACEINDEX_TESTDATA)/faces/obama/1.jpg $(FACEINDEX_TESTDATA)/multi/obama_and_biden.jpg
+	FACEINDEX_BUCKETS="$${FACEINDEX_BUCKETS:-testdata=$(abspath $(FACEINDEX_TESTDATA))}" $(BIN)/faceindex serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -38,6 +39,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

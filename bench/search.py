@@ -54,6 +54,7 @@ SYNTHETIC_QUERIES = 1000
 BREADTHS = [32, 64, 128, 256, 512, 1024]
 FLAT_HNSW_LIMIT = 1_000_000  # faiss HNSWFlat holds float32 vectors in RAM: 10 GB at 20M
 EXACT_LIMIT = 1_000_000
+LIBC = ctypes.CDLL("libc.so.6")
 OURS = "faceindex hnsw (usearch int8 + exact re-rank)"
 FAISS_SQ = "faiss IndexHNSWSQ 8-bit (+ the same re-rank)"
 FAISS_FLAT = "faiss IndexHNSWFlat"
@@ -243,8 +244,11 @@ def grow(
             started = time.perf_counter()
             add(np.arange(added, stop, dtype=np.int64), vectors)
             build_s += time.perf_counter() - started
+            del vectors  # not counted in the index's memory
             added = stop
             print(f"{label}: {added:,} faces, {build_s:.0f} s", file=sys.stderr, flush=True)
+        gc.collect()
+        LIBC.malloc_trim(0)
         memory = (rss_bytes() - before) / n
         if n not in checkpoints.truth:
             checkpoints.truth[n] = truth_for(file, n, checkpoints.queries[n])
@@ -277,7 +281,7 @@ def run(sizes: list[int], checkpoints: Checkpoints, file: VectorFile) -> None:
     for phase in (grow_faiss_flat, exact_baselines, grow_ours, grow_faiss_quantised):
         phase(sizes, checkpoints, file)  # each frees its index on return
         gc.collect()
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # so the next phase's resident memory starts from a true base
+        LIBC.malloc_trim(0)  # so the next phase's resident memory starts from a true base
 
 
 def grow_ours(sizes: list[int], checkpoints: Checkpoints, file: VectorFile) -> None:
