@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.server.live import start_server  # noqa: E402
+from tests.api.live import start_server  # noqa: E402
 
 from faceindex.config import Settings  # noqa: E402
 from faceindex.service import collections, indexing, search  # noqa: E402

@@ -17,8 +17,8 @@ import botocore
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from faceindex.server.rekognition.model import service_model  # noqa: E402
-from faceindex.server.rekognition.operations import HANDLERS, IGNORED_MEMBERS  # noqa: E402
+from faceindex.api.rekognition.model import service_model  # noqa: E402
+from faceindex.api.rekognition.operations import HANDLERS, IGNORED_MEMBERS  # noqa: E402
 
 OUT = ROOT / "docs" / "rekognition-compatibility.md"
 

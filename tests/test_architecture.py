@@ -31,3 +31,16 @@ def test_only_the_sqlite_store_imports_sqlite3() -> None:
     for path in SRC.rglob("*.py"):
         if "sqlite" not in path.relative_to(SRC).parts:
             assert "sqlite3" not in _imports(path), path
+
+
+def test_only_the_api_imports_the_web_stack() -> None:
+    web = ("fastapi", "starlette", "uvicorn", "prometheus_client", "anyio")
+    for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] != "api":
+            assert not [name for name in _imports(path) if name.startswith(web)], path
+
+
+def test_the_service_layer_knows_no_adapter() -> None:
+    for path in (SRC / "service").rglob("*.py"):
+        for name in _imports(path):
+            assert not name.startswith(("faceindex.api", "faceindex.cli")), path

@@ -8,10 +8,10 @@ import sys
 import time
 from dataclasses import replace
 
-from faceindex.auth.keys import ALL_OPERATIONS, AccessKey, KeyStore
 from faceindex.cli import output
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
+from faceindex.service.keys import ALL_OPERATIONS, AccessKey, KeyStore
 from faceindex.store.sqlite.store import SqliteStore
 
 COMMANDS = ("serve", "keys")
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_operations(operations: list[str]) -> None:
-    from faceindex.server.rekognition.operations import HANDLERS
+    from faceindex.api.rekognition.operations import HANDLERS
 
     unknown = [op for op in operations if op != ALL_OPERATIONS and op not in HANDLERS]
     if unknown:
@@ -90,10 +90,7 @@ def _print_key(key: AccessKey) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from faceindex.server import logs
-    from faceindex.server.app import create_app
+    from faceindex.api.app import serve
 
     settings = replace(
         settings,
@@ -102,19 +99,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         auth="none" if args.no_auth else settings.auth,
     )
     settings.validate()
-    logs.configure()
-    app = create_app(settings)  # refuses no-auth on a non-loopback address
-    key = _first_key(settings) if settings.auth == "sigv4" else None
-    _banner(settings, key)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,  # our own access log has the request id, operation and outcome
-        timeout_graceful_shutdown=30,
-        server_header=False,
-    )
+    serve(settings, on_start=lambda: _banner(settings, _first_key(settings) if settings.auth == "sigv4" else None))
     return 0
 
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.server.live import LiveServer, start_server
+from tests.api.live import LiveServer, start_server
 
 
 def test_health_ready_and_metrics(server: LiveServer, rekognition: Any, testdata: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faceindex.auth.keys import KeyStore
-from faceindex.server.limits import ConcurrencyLimit
-from faceindex.server.metrics import Metrics
+from faceindex.api.limits import ConcurrencyLimit
+from faceindex.api.metrics import Metrics
 from faceindex.service.container import Services
+from faceindex.service.keys import KeyStore
 
 
 @dataclass

@@ -13,15 +13,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from faceindex.auth import sigv4
-from faceindex.auth.keys import AccessKey
+from faceindex.api import logs
+from faceindex.api.limits import BodyTooLarge, read_body
+from faceindex.api.rekognition import model, sigv4
+from faceindex.api.rekognition.operations import HANDLERS
+from faceindex.api.state import ServerState
 from faceindex.errors import AccessDenied, FaceIndexError
 from faceindex.jsonable import to_jsonable
-from faceindex.server import logs
-from faceindex.server.limits import BodyTooLarge, read_body
-from faceindex.server.rekognition import model
-from faceindex.server.rekognition.operations import HANDLERS
-from faceindex.server.state import ServerState
+from faceindex.service.keys import AccessKey
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "RekognitionService."

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 REQUESTS = logging.getLogger("faceindex.requests")
-SERVER = logging.getLogger("faceindex.server")
+SERVER = logging.getLogger("faceindex.api")
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.live import REGION, LiveServer
+from tests.api.live import REGION, LiveServer
 
 
 @pytest.fixture(scope="module")

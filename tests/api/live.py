@@ -17,7 +17,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from tests.server.shapes import shape_errors
+from tests.api.shapes import shape_errors
 
 REGION = "us-east-1"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.live import LiveServer
+from tests.api.live import LiveServer
 
 
 @pytest.fixture(scope="module")

@@ -19,15 +19,15 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faceindex.auth.keys import AccessKey
+from faceindex.api import logs
+from faceindex.api.limits import BodyTooLarge
+from faceindex.api.state import ServerState
 from faceindex.errors import AccessDenied, FaceIndexError
 from faceindex.jsonable import to_jsonable
-from faceindex.server import logs
-from faceindex.server.limits import BodyTooLarge
-from faceindex.server.state import ServerState
 from faceindex.service import collections, indexing, search, users
 from faceindex.service import faces as face_service
 from faceindex.service.container import Services
+from faceindex.service.keys import AccessKey
 
 STATUS = {
     "InvalidParameterException": 400,

@@ -11,10 +11,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from faceindex.auth.keys import AccessKey
-from faceindex.auth.sigv4 import AuthError, SignedRequest, verify
+from faceindex.api.rekognition.sigv4 import AuthError, SignedRequest, verify
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
+from faceindex.service.keys import AccessKey
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = AccessKey("FIAKTESTTESTTESTTEST", "s3cr3t/with+chars=" * 2, "test", ("*",))

@@ -18,7 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.server.live import REGION, LiveServer
+from tests.api.live import REGION, LiveServer
 
 
 def signed(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,15 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceindex.auth.keys import KeyStore
+from faceindex.api import logs, rest
+from faceindex.api.limits import BodyTooLarge, ConcurrencyLimit
+from faceindex.api.metrics import Metrics
+from faceindex.api.rekognition import protocol
+from faceindex.api.state import ServerState
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
-from faceindex.server import logs, rest
-from faceindex.server.limits import BodyTooLarge, ConcurrencyLimit
-from faceindex.server.metrics import Metrics
-from faceindex.server.rekognition import protocol
-from faceindex.server.state import ServerState
 from faceindex.service.container import Services, open_services
+from faceindex.service.keys import KeyStore
 
 
 def is_loopback(host: str) -> bool:
@@ -40,6 +40,24 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def serve(settings: Settings, on_start: Callable[[], None] = lambda: None) -> None:
+    """Run the server until SIGINT/SIGTERM, then finish the requests in flight and save the indexes."""
+    import uvicorn
+
+    logs.configure()
+    app = create_app(settings)  # refuses no-auth on a non-loopback address
+    on_start()
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,  # our own access log has the request id, operation and outcome
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

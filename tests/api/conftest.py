@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.live import LiveServer, start_server
+from tests.api.live import LiveServer, start_server
 
 
 @pytest.fixture(scope="session")

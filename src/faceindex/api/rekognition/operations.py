@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from faceindex.server.images import image_input
+from faceindex.api.images import image_input
 from faceindex.service import collections, indexing, search, users
 from faceindex.service import faces as face_service
 from faceindex.service.container import Services
