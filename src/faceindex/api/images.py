@@ -3,6 +3,8 @@ the bucket name or from an S3-compatible store (settings `buckets` and `s3_*`)."
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -38,18 +40,31 @@ def _s3_object(location: dict[str, str], settings: Settings) -> ImageInput | Dec
     raise InvalidS3Object(f"{_NO_OBJECT} (bucket {bucket!r} is not configured on this server)")
 
 
-def _fetch(bucket: str, key: str, version: str | None, settings: Settings) -> DecodedImage:
+_client_lock = threading.Lock()
+
+
+@functools.cache
+def _s3_client(endpoint: str, region: str, key_id: str, secret: str) -> Any:
+    """One client per store (clients are thread-safe; making one is slow and the default session is not)."""
     import boto3  # only servers that read from an S3-compatible store need it
     from botocore.config import Config
+
+    with _client_lock:
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=key_id or None,
+            aws_secret_access_key=secret or None,
+            config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+        )
+
+
+def _fetch(bucket: str, key: str, version: str | None, settings: Settings) -> DecodedImage:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key_id or None,
-        aws_secret_access_key=settings.s3_secret_access_key or None,
-        config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+    client = _s3_client(
+        settings.s3_endpoint, settings.s3_region, settings.s3_access_key_id, settings.s3_secret_access_key
     )
     limit = settings.limits.max_file_bytes
     try:
