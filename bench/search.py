@@ -200,6 +200,7 @@ class Checkpoints:
 
     def __init__(self, sizes: list[int], data: Synthetic, real: np.ndarray, out: Path, meta: dict[str, Any]) -> None:
         self.sizes, self.data, self.real, self.out = sizes, data, real, out
+        self.pauses: Path | None = None
         self.queries = {n: np.concatenate([data.queries(n), real]) for n in sizes}
         self.truth: dict[int, np.ndarray] = {}
         previous = json.loads(out.read_text()) if out.exists() else {}
@@ -235,15 +236,17 @@ def grow(
     """Add the faces a chunk at a time; at each checkpoint size measure and record."""
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     before, build_s, added = rss_bytes(), 0.0, 0
+    adding: list[tuple[float, float]] = []  # wall-clock intervals spent in add()
     for n in [s for s in checkpoints.sizes if s <= limit]:
         while added < n:
             stop = min(n, added + CHUNK)
             if file.size < stop:
                 file.append(checkpoints.data.chunk(file.size, stop))
             vectors = np.ascontiguousarray(file.read(added, stop))
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             add(np.arange(added, stop, dtype=np.int64), vectors)
             build_s += time.perf_counter() - started
+            adding.append((wall, time.time()))
             del vectors  # not counted in the index's memory
             added = stop
             print(f"{label}: {added:,} faces, {build_s:.0f} s", file=sys.stderr, flush=True)
@@ -253,13 +256,31 @@ def grow(
         if n not in checkpoints.truth:
             checkpoints.truth[n] = truth_for(file, n, checkpoints.queries[n])
         faiss.omp_set_num_threads(1)  # single-query latency: one thread each
+        paused = paused_during(adding, checkpoints.pauses)
         result = {
-            "build_s": round(build_s, 1),
+            "build_s": round(build_s - paused, 1),
+            "paused_s": round(paused, 1),
             "memory_bytes_per_face": round(memory, 1),
             "sweep": sweep(n, checkpoints.truth[n]),
         }
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         checkpoints.record(n, label, result)
+
+
+def paused_during(intervals: list[tuple[float, float]], pauses: Path | None) -> float:
+    """Seconds of `intervals` during which this process was stopped on purpose (SIGSTOP), so that
+    another measurement could have the machine: `--pauses FILE` holds one "stop_time cont_time" line
+    (epoch seconds) per pause, written by bench/pause.sh."""
+    if pauses is None or not pauses.exists():
+        return 0.0
+    total = 0.0
+    for line in pauses.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 2:
+            continue
+        stopped, resumed = float(parts[0]), float(parts[1])
+        total += sum(max(0.0, min(end, resumed) - max(start, stopped)) for start, end in intervals)
+    return total
 
 
 def sweep_breadths(
@@ -386,6 +407,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/search.json")
     parser.add_argument("--work", type=Path, default=None, help="folder for the descriptor file (default: a temp dir)")
+    parser.add_argument("--pauses", type=Path, default=None, help="file of 'stop cont' epoch pairs (bench/pause.sh)")
     args = parser.parse_args()
     sizes = sorted(set(args.sizes))
     real = real_queries(args.testdata)
@@ -406,6 +428,7 @@ def main() -> None:
         "index": {"connectivity": CONNECTIVITY, "expansion_add": EXPANSION_ADD, "rerank_extra": RERANK_EXTRA},
     }
     checkpoints = Checkpoints(sizes, Synthetic(seed=7), real, args.out, meta)
+    checkpoints.pauses = args.pauses
     with tempfile.TemporaryDirectory(dir=args.work) as work:
         run(sizes, checkpoints, VectorFile(Path(work) / "descriptors.f32"))
 
