@@ -14,8 +14,27 @@ def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
     if which == "search":
         search_tables(json.loads((ROOT / "bench/results/search.json").read_text()))
+    elif which == "server":
+        server_table(json.loads((ROOT / "bench/results/server.json").read_text()))
     else:
         pipeline_tables(json.loads((ROOT / "bench/results/pipeline.json").read_text()))
+
+
+def server_table(results: dict[str, Any]) -> None:
+    print("| operation | clients | in-process req/s | p50 ms | p99 ms | server req/s | p50 ms | p99 ms | overhead |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for op, by_clients in results["operations"].items():
+        for clients, entry in by_clients.items():
+            local, server = entry["in_process"], entry["server"]
+            print(
+                f"| {op} | {clients} | {local['per_second']} | {local['p50_ms']} | {local['p99_ms']} | "
+                f"{server['per_second']} | {server['p50_ms']} | {server['p99_ms']} | {entry['overhead'] * 100:.1f}% |"
+            )
+    m = results["machine"]
+    print(
+        f"\nMachine: {m['cpus']} CPUs, Python {m['python']}; {results['settings']['seconds']:.0f} s per cell, "
+        f"server limits: {results['settings']['max_in_flight']} requests in flight, SigV4 on."
+    )
 
 
 def search_tables(results: dict[str, Any]) -> None:
