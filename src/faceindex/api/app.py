@@ -174,17 +174,7 @@ class BodyLimit:
             state["api"] = "rekognition"
             response: Response = protocol.error_response("ImageTooLargeException", message, 400)
         else:
-            response = JSONResponse(
-                {
-                    "type": "about:blank",
-                    "title": "ImageTooLargeException",
-                    "status": 413,
-                    "detail": message,
-                    "code": "ImageTooLargeException",
-                },
-                status_code=413,
-                media_type="application/problem+json",
-            )
+            response = rest.problem_response(413, "ImageTooLargeException", message)
         response.headers["connection"] = "close"  # the rest of the body is not read
         await response(scope, self._no_receive, send)
 

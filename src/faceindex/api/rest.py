@@ -318,12 +318,16 @@ async def search_users(
 # --- errors -----------------------------------------------------------------------------------
 
 
-def problem(request: Request, status: int, code: str, detail: str) -> Response:
+def problem_response(status: int, code: str, detail: str) -> JSONResponse:
     """RFC 9457 problem details; `code` is the Rekognition error code for the same failure."""
-    request.state.outcome = code
     body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code}
     headers = {"Retry-After": "1"} if status == 429 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def problem(request: Request, status: int, code: str, detail: str) -> Response:
+    request.state.outcome = code
+    return problem_response(status, code, detail)
 
 
 def install(app: FastAPI) -> None:
