@@ -177,6 +177,22 @@ def test_snapshots_are_used_and_rebuilt_when_stale(services: Services, testdata:
     reopened.close()
 
 
+def test_an_open_collection_moves_to_hnsw_when_it_grows_past_the_threshold(
+    services: Services, testdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("faceindex.store.index.HNSW_THRESHOLD", 3)
+    collections.create_collection(services, "people")
+    _index(services, testdata, "faces/obama/1.jpg")
+    _index(services, testdata, "faces/obama/2.jpg")
+    record = services.store.collection("people")
+    assert services.indexes.get(record).kind == "exact"
+    _index(services, testdata, "faces/obama/3.jpg")
+    index = services.indexes.get(record)
+    assert index.kind == "hnsw" and len(index) == 3
+    found = search.search_faces_by_image(services, "people", (testdata / "faces/obama/4.jpg").read_bytes())
+    assert len(found.FaceMatches) == 3
+
+
 def test_readers_keep_searching_while_a_writer_indexes(services: Services, testdata: Path) -> None:
     collections.create_collection(services, "people")
     _index(services, testdata, "faces/obama/1.jpg", "seed")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceindex.store import index as index_module
 from faceindex.store.base import VectorIndex
 from faceindex.store.index import make_index
 from faceindex.store.records import CollectionRecord
@@ -53,6 +54,13 @@ class CollectionIndexes:
                 else:
                     cached.index.add(np.array([row_id]), descriptor[None])
             cached.seq = seq
+            if (
+                self._kind == "auto"
+                and cached.index.kind == "exact"
+                and len(cached.index) >= index_module.HNSW_THRESHOLD
+            ):
+                # the collection grew past the threshold while open: move to a graph now, once
+                cached.index, cached.seq = self._build(collection, "hnsw")
             return cached.index
 
     def forget(self, collection: CollectionRecord) -> None:
@@ -94,11 +102,16 @@ class CollectionIndexes:
             net = sum(1 if d is not None else -1 for _, d in changes)
             if len(loaded.index) + net == expected:
                 return loaded
+        index, seq = self._build(collection, self._kind)
+        return _Cached(index, seq)
+
+    def _build(self, collection: CollectionRecord, kind: str) -> tuple[VectorIndex, int]:
+        """A new index of `kind` from every descriptor in the store, and the change number it is as of."""
         seq, keys, vectors = self._store.descriptors(collection)
-        index = make_index(self._kind, DESCRIPTOR_SIZE, len(keys), self._store.descriptors_by_row)
+        index = make_index(kind, DESCRIPTOR_SIZE, len(keys), self._store.descriptors_by_row)
         if len(keys):
             index.add(keys, vectors)
-        return _Cached(index, seq)
+        return index, seq
 
     def _load_snapshot(self, collection: CollectionRecord) -> _Cached | None:
         if self._dir is None:
