@@ -81,6 +81,8 @@ def test_collections_faces_users_and_search(rest: httpx.Client, testdata: Path) 
         ("POST", "/v1/detect", {"files": {"image": ("x.jpg", b"0" * (9 * 1024 * 1024), "image/jpeg")}}, 413,
          "ImageTooLargeException"),
         ("GET", "/v1/collections", {"params": {"max_results": "many"}}, 400, "InvalidParameterException"),
+        ("GET", "/v1/nothing-here", {}, 404, "ResourceNotFoundException"),
+        ("PUT", "/v1/collections", {}, 405, "InvalidParameterException"),
     ],
 )  # fmt: skip
 def test_errors_are_problem_json(
