@@ -4,7 +4,7 @@
 #   bench/pause.sh /tmp/search-pauses .venv/bin/python bench/server.py
 set -eu
 file=$1; shift
-pids=$(pgrep -f "bench/search.py" || true)
+pids=$(pgrep -f "^[^ ]*python[^ ]* bench/search.py" || true)  # not this script, whose arguments may name it
 start=$(date +%s.%N)
 [ -n "$pids" ] && kill -STOP $pids
 status=0

@@ -201,6 +201,7 @@ class Checkpoints:
     def __init__(self, sizes: list[int], data: Synthetic, real: np.ndarray, out: Path, meta: dict[str, Any]) -> None:
         self.sizes, self.data, self.real, self.out = sizes, data, real, out
         self.pauses: Path | None = None
+        self.peer_limit = max(sizes)  # largest size faiss's quantised HNSW is grown to
         self.queries = {n: np.concatenate([data.queries(n), real]) for n in sizes}
         self.truth: dict[int, np.ndarray] = {}
         previous = json.loads(out.read_text()) if out.exists() else {}
@@ -235,6 +236,8 @@ def grow(
 ) -> None:
     """Add the faces a chunk at a time; at each checkpoint size measure and record."""
     faiss.omp_set_num_threads(os.cpu_count() or 1)
+    gc.collect()
+    LIBC.malloc_trim(0)
     before, build_s, added = rss_bytes(), 0.0, 0
     adding: list[tuple[float, float]] = []  # wall-clock intervals spent in add()
     for n in [s for s in checkpoints.sizes if s <= limit]:
@@ -297,9 +300,9 @@ def sweep_breadths(
     return out
 
 
-def run(sizes: list[int], checkpoints: Checkpoints, file: VectorFile) -> None:
+def run(sizes: list[int], checkpoints: Checkpoints, file: VectorFile, phases: list[Callable[..., None]]) -> None:
     # the small, quick baselines first; faiss's quantised HNSW last (the longest build after ours)
-    for phase in (grow_faiss_flat, exact_baselines, grow_ours, grow_faiss_quantised):
+    for phase in phases:
         phase(sizes, checkpoints, file)  # each frees its index on return
         gc.collect()
         LIBC.malloc_trim(0)  # so the next phase's resident memory starts from a true base
@@ -335,7 +338,7 @@ def grow_faiss_quantised(sizes: list[int], checkpoints: Checkpoints, file: Vecto
         FAISS_SQ,
         checkpoints,
         file,
-        max(sizes),
+        min(max(sizes), checkpoints.peer_limit),
         add_quantised,
         lambda n, truth: sweep_breadths(
             lambda b: setattr(quantised.hnsw, "efSearch", b),
@@ -366,6 +369,10 @@ def grow_faiss_flat(sizes: list[int], checkpoints: Checkpoints, file: VectorFile
 
 def exact_baselines(sizes: list[int], checkpoints: Checkpoints, file: VectorFile) -> None:
     for n in [s for s in sizes if s <= EXACT_LIMIT]:
+        while file.size < n:
+            file.append(checkpoints.data.chunk(file.size, min(n, file.size + CHUNK)))
+        if n not in checkpoints.truth:
+            checkpoints.truth[n] = truth_for(file, n, checkpoints.queries[n])
         vectors = np.ascontiguousarray(file.read(0, n))
         queries, truth = checkpoints.queries[n][:200], checkpoints.truth[n][:200]
         exact = ExactIndex(DIM)
@@ -399,6 +406,30 @@ def exact_baselines(sizes: list[int], checkpoints: Checkpoints, file: VectorFile
         )
 
 
+PHASES: dict[str, Callable[[list[int], Checkpoints, VectorFile], None]] = {
+    "faiss-flat-hnsw": grow_faiss_flat,
+    "exact": exact_baselines,
+    "faceindex": grow_ours,
+    "faiss-sq-hnsw": grow_faiss_quantised,
+}  # in this order: the quick baselines first, then the two long builds
+
+
+def adopt(source: Path, out: Path) -> None:
+    """Replace --out's entries with `source`'s for the same sizes and indexes: for re-measuring one
+    index (on a quiet machine) without re-running the rest. Each entry keeps its own date."""
+    results, extra = json.loads(out.read_text()), json.loads(source.read_text())
+    by_size = {s["faces"]: s for s in results["sizes"]}
+    for entry in extra["sizes"]:
+        target = by_size[entry["faces"]]
+        for label, data in entry["indexes"].items():
+            target["indexes"][label] = {**data, "measured": entry["measured"], "remeasured_from": source.name}
+        target["at_recall_0.99"] = {
+            name: next(({"breadth": b, **s} for b, s in e["sweep"].items() if s["recall@1"] >= 0.99), None)
+            for name, e in target["indexes"].items()
+        }
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
@@ -407,8 +438,18 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/search.json")
     parser.add_argument("--work", type=Path, default=None, help="folder for the descriptor file (default: a temp dir)")
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=list(PHASES), help="which indexes")
+    parser.add_argument(
+        "--adopt", type=Path, help="copy the index entries of another results file into --out (no measuring)"
+    )
+    parser.add_argument(
+        "--peer-limit", type=int, default=0, help="grow faiss's quantised HNSW only this far (time on 2 cores)"
+    )
     parser.add_argument("--pauses", type=Path, default=None, help="file of 'stop cont' epoch pairs (bench/pause.sh)")
     args = parser.parse_args()
+    if args.adopt:
+        adopt(args.adopt, args.out)
+        return
     sizes = sorted(set(args.sizes))
     real = real_queries(args.testdata)
     meta = {
@@ -429,8 +470,9 @@ def main() -> None:
     }
     checkpoints = Checkpoints(sizes, Synthetic(seed=7), real, args.out, meta)
     checkpoints.pauses = args.pauses
+    checkpoints.peer_limit = args.peer_limit or max(sizes)
     with tempfile.TemporaryDirectory(dir=args.work) as work:
-        run(sizes, checkpoints, VectorFile(Path(work) / "descriptors.f32"))
+        run(sizes, checkpoints, VectorFile(Path(work) / "descriptors.f32"), [PHASES[p] for p in args.phases])
 
 
 if __name__ == "__main__":
