@@ -68,3 +68,23 @@ def test_compatibility_matrix_is_generated_and_current() -> None:
     assert done.returncode == 0, done.stderr.decode()
     rows = [line for line in (ROOT / "docs/rekognition-compatibility.md").read_text().splitlines() if line[:2] == "| "]
     assert len(rows) == 1 + 75 and sum(" | yes | " in row for row in rows) == 21
+
+
+def test_responses_are_projected_onto_the_output_shape() -> None:
+    from faceindex.api.rekognition.model import conform, operation
+
+    compare = operation("CompareFaces")
+    assert compare is not None
+    face = {"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0, "Top": 0}, "Confidence": 99, "EyesOpen": {}}
+    shaped = conform({"SourceImageFace": face, "FaceMatches": [], "UnmatchedFaces": [face]}, compare.output_shape)
+    assert shaped["SourceImageFace"] == {"BoundingBox": face["BoundingBox"], "Confidence": 99.0}
+    assert "EyesOpen" not in shaped["UnmatchedFaces"][0]  # ComparedFace has no EyesOpen
+    describe = operation("DescribeCollection")
+    assert describe is not None
+    out = conform({"FaceCount": 3, "CreationTimestamp": 1.5e9, "UserCount": 0}, describe.output_shape)
+    assert out == {"FaceCount": 3, "CreationTimestamp": 1.5e9, "UserCount": 0}
+    pose = conform(
+        {"Roll": float("nan"), "Yaw": 2},
+        operation("DetectFaces").output_shape.members["FaceDetails"].member.members["Pose"],
+    )  # type: ignore[union-attr]
+    assert pose == {"Roll": 0.0, "Yaw": 2.0}

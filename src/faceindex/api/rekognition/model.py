@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import math
 from functools import cache
 from typing import Any
 
@@ -122,7 +123,8 @@ def conform(value: Any, shape: Shape | None) -> Any:
     if kind in ("integer", "long"):
         return int(value)
     if kind in ("float", "double"):
-        return float(value)
+        number = float(value)
+        return number if math.isfinite(number) else 0.0  # JSON has no NaN; SDKs would fail to parse it
     if kind == "boolean":
         return bool(value)
     if kind == "blob":
