@@ -103,3 +103,15 @@ def test_save_and_load_round_trip(index: VectorIndex, tmp_path: Path) -> None:
         again._truth = index._truth  # the store outlives a snapshot
     assert len(again) == 300
     assert again.search(vectors[7], 1).keys[0] == keys[7]
+
+
+def test_hnsw_search_breadth_grows_with_the_collection() -> None:
+    from faceindex.store.index.hnsw import BREADTH_BY_SIZE
+
+    index = HnswIndex(128)
+    assert index.expansion_search == BREADTH_BY_SIZE[0][1]
+    index.expansion_search = 40
+    assert index.expansion_search == 40
+    keys, vectors = _data(100)
+    index.add(keys, vectors)
+    assert index.search(vectors[3], 1).keys[0] == keys[3]

@@ -22,7 +22,10 @@ from faceindex.store.base import Keys, Neighbours, Vectors
 
 CONNECTIVITY = 16
 EXPANSION_ADD = 128  # 64 builds twice as fast but recall@1 at 1M faces falls from 0.99 to 0.90
-EXPANSION_SEARCH = 256
+# search breadth by collection size, from bench/search.py: the narrowest that keeps recall@1 >= 0.99
+# (1M faces: 256 gives 0.998; 10M: 512 gives 0.991); larger collections get 1024
+BREADTH_BY_SIZE = ((2_000_000, 256), (12_000_000, 512))
+WIDEST_BREADTH = 1024
 RERANK_EXTRA = 10
 MIN_RANGE = 0.25  # |vector - centre| mapped onto +-127; never narrower than this
 
@@ -33,10 +36,11 @@ class HnswIndex:
     kind = "hnsw"
 
     def __init__(
-        self, ndim: int, expansion_search: int = EXPANSION_SEARCH, exact_vectors: ExactVectors | None = None
+        self, ndim: int, expansion_search: int | None = None, exact_vectors: ExactVectors | None = None
     ) -> None:
         self.ndim = ndim
         self.exact_vectors = exact_vectors
+        self._breadth = expansion_search  # None: chosen by size (BREADTH_BY_SIZE)
         self._centre: np.ndarray | None = None
         self._scale = 127.0 / MIN_RANGE
         self._index = Index(
@@ -45,16 +49,19 @@ class HnswIndex:
             dtype="i8",
             connectivity=CONNECTIVITY,
             expansion_add=EXPANSION_ADD,
-            expansion_search=expansion_search,
+            expansion_search=expansion_search or BREADTH_BY_SIZE[0][1],
         )
 
     @property
     def expansion_search(self) -> int:
-        return int(self._index.expansion_search)
+        """The search breadth: as set, or by the index's size."""
+        if self._breadth is not None:
+            return self._breadth
+        return next((b for most, b in BREADTH_BY_SIZE if len(self._index) <= most), WIDEST_BREADTH)
 
     @expansion_search.setter
-    def expansion_search(self, value: int) -> None:
-        self._index.expansion_search = value  # type: ignore[misc]  # settable at run time; the stub says not
+    def expansion_search(self, value: int | None) -> None:
+        self._breadth = value
 
     def add(self, keys: Keys, vectors: Vectors, threads: int = 0) -> None:
         keys = np.asarray(keys, np.uint64)
@@ -87,6 +94,7 @@ class HnswIndex:
             return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32))
         query = np.asarray(query, np.float32).reshape(self.ndim)
         wanted = count + RERANK_EXTRA if self.exact_vectors is not None else count
+        self._index.expansion_search = self.expansion_search  # type: ignore[misc]  # settable; the stub says not
         matches = self._index.search(self._quantise(query[None])[0], min(wanted, len(self._index)))
         keys = np.asarray(matches.keys, np.int64)
         if self.exact_vectors is None:
