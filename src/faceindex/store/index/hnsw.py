@@ -23,9 +23,9 @@ from faceindex.store.base import Keys, Neighbours, Vectors
 CONNECTIVITY = 16
 EXPANSION_ADD = 128  # 64 builds twice as fast but recall@1 at 1M faces falls from 0.99 to 0.90
 # search breadth by collection size, from bench/search.py: the narrowest that keeps recall@1 >= 0.99
-# (1M faces: 256 gives 0.998; 10M: 512 gives 0.991); larger collections get 1024
-BREADTH_BY_SIZE = ((2_000_000, 256), (12_000_000, 512))
-WIDEST_BREADTH = 1024
+# (1M faces: 256 gives 0.998; 10M: 512 gives 0.991; 20M: 512 gives 0.992 at p99 5 ms)
+BREADTH_BY_SIZE = ((2_000_000, 256),)
+WIDEST_BREADTH = 512
 RERANK_EXTRA = 10
 MIN_RANGE = 0.25  # |vector - centre| mapped onto +-127; never narrower than this
 
