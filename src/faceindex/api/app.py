@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceindex.api import logs, rest
-from faceindex.api.limits import BodyTooLarge, ConcurrencyLimit
+from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
 from faceindex.api.rekognition import protocol
 from faceindex.api.state import ServerState
@@ -167,7 +167,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        message = str(BodyTooLarge(self.limit))
+        message = f"The request body is larger than this server's limit of {self.limit} bytes."
         state = scope.setdefault("state", {})
         state["outcome"] = "ImageTooLargeException"
         if scope.get("path") == "/":

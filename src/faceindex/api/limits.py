@@ -16,12 +16,6 @@ from faceindex.errors import Throttled
 T = TypeVar("T")
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"The request body is larger than this server's limit of {limit} bytes.")
-        self.limit = limit
-
-
 class ConcurrencyLimit:
     def __init__(self, in_flight: int, waiting: int) -> None:
         self._limiter = anyio.CapacityLimiter(in_flight)
@@ -44,16 +38,3 @@ class ConcurrencyLimit:
             return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
         finally:
             self._admitted -= 1
-
-
-async def read_body(receive_stream: Any, limit: int, content_length: str | None) -> bytes:
-    """The whole body, refusing it as soon as it is known to exceed `limit` (declared or streamed)."""
-    if content_length and content_length.isdigit() and int(content_length) > limit:
-        raise BodyTooLarge(limit)
-    chunks, size = [], 0
-    async for chunk in receive_stream:
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from faceindex.api import logs
-from faceindex.api.limits import BodyTooLarge
 from faceindex.api.state import ServerState
 from faceindex.errors import AccessDenied, FaceIndexError
 from faceindex.jsonable import to_jsonable
@@ -62,11 +61,7 @@ async def _call(request: Request, operation: str, work: Callable[[Services], Any
         request.state.access_key = key.access_key_id
         if not key.may_call(operation):
             raise AccessDenied(f"Access key {key.access_key_id} may not call {operation}")
-    state.metrics.in_flight.inc()
-    try:
-        result = await state.limit.run(work, state.services)
-    finally:
-        state.metrics.in_flight.dec()
+    result = await state.run(work)
     request.state.outcome = "ok"
     return JSONResponse(to_jsonable(result))
 
@@ -343,10 +338,6 @@ def install(app: FastAPI) -> None:
         response = problem(request, 401, "Unauthorized", str(error))
         response.headers["WWW-Authenticate"] = 'Basic realm="faceindex"'
         return response
-
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, error: BodyTooLarge) -> Response:
-        return problem(request, 413, "ImageTooLargeException", str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

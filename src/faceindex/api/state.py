@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
@@ -17,3 +19,11 @@ class ServerState:
     metrics: Metrics
     limit: ConcurrencyLimit
     ready: bool = field(default=False)
+
+    async def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work(services, *args)` in a worker thread under the concurrency limit, counted in flight."""
+        self.metrics.in_flight.inc()
+        try:
+            return await self.limit.run(work, self.services, *args)
+        finally:
+            self.metrics.in_flight.dec()

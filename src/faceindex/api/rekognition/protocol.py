@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faceindex.api import logs
-from faceindex.api.limits import BodyTooLarge, read_body
 from faceindex.api.rekognition import model, sigv4
 from faceindex.api.rekognition.operations import HANDLERS
 from faceindex.api.state import ServerState
@@ -36,9 +35,7 @@ async def endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.server
     operation, outcome, key = _operation_name(request), "ok", None
     try:
-        body = await read_body(
-            request.stream(), state.services.settings.max_body_bytes, request.headers.get("content-length")
-        )
+        body = await request.body()  # within the size limit: app.BodyLimit refused larger ones
         key = _authenticate(state, request, body)
         operation_model = _operation(request)
         if key is not None and not key.may_call(operation):
@@ -48,16 +45,9 @@ async def endpoint(request: Request) -> Response:
         except (ValueError, UnicodeDecodeError):
             raise model.SerializationError("The request body is not valid JSON.") from None
         decoded = model.decode_input(params, operation_model)
-        state.metrics.in_flight.inc()
-        try:
-            result = await state.limit.run(HANDLERS[operation], state.services, decoded)
-        finally:
-            state.metrics.in_flight.dec()
+        result = await state.run(HANDLERS[operation], decoded)
         payload = model.conform(to_jsonable(result), operation_model.output_shape)
         response = Response(json.dumps(payload), media_type=CONTENT_TYPE)
-    except BodyTooLarge as error:
-        outcome = "ImageTooLargeException"
-        response = error_response(outcome, str(error), 400)
     except sigv4.AuthError as error:
         outcome = error.code
         response = error_response(error.code, error.message, error.status)
