@@ -252,9 +252,7 @@ class SqliteStore:
             if ids
             else []
         )
-        keys = np.array([row[0] for row in rows], np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in rows), "<f4").reshape(len(rows), -1)
-        return keys, vectors.astype(np.float32)
+        return _row_vectors(rows)
 
     def descriptors(self, collection: CollectionRecord) -> tuple[int, np.ndarray, np.ndarray]:
         """(change seq, row ids, descriptors) of a collection, read in one snapshot: an index's source."""
@@ -267,9 +265,7 @@ class SqliteStore:
             ).fetchall()
         finally:
             db.execute("COMMIT")
-        keys = np.array([row[0] for row in rows], np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in rows), "<f4").reshape(len(rows), -1)
-        return seq, keys, vectors.astype(np.float32)
+        return (seq, *_row_vectors(rows))
 
     def changes_since(self, collection: CollectionRecord, seq: int) -> tuple[int, list[tuple[int, np.ndarray | None]]]:
         """Index changes after `seq`, in order: (row id, descriptor) added or (row id, None) removed."""
@@ -422,6 +418,13 @@ class SqliteStore:
                 (when, access_key_id),
             )
             return cursor.rowcount == 1
+
+
+def _row_vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """(row ids, float32 descriptors) from (id, descriptor BLOB) rows."""
+    keys = np.array([row[0] for row in rows], np.int64)
+    vectors = np.frombuffer(b"".join(row[1] for row in rows), "<f4").reshape(len(rows), -1)
+    return keys, vectors.astype(np.float32)
 
 
 _KEY_COLUMNS = "access_key_id, secret_sealed, name, operations, created_at, revoked_at"
