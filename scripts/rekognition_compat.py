@@ -50,6 +50,9 @@ DIFFERENCES: dict[str, list[str]] = {
         "Similarity comes from dlib's descriptor distance (100 / (1 + (d / 0.714)^8)): 80 at distance 0.6, "
         "face_recognition's usual tolerance.",
         "SourceImageOrientationCorrection and TargetImageOrientationCorrection are never returned (see DetectFaces).",
+        "QualityFilter (default NONE) leaves target faces below the bar out of FaceMatches and UnmatchedFaces; "
+        "a source face below it is InvalidParameterException. The bars are faceindex's own (confidence, pose, "
+        "brightness, sharpness, box size), as for IndexFaces: Rekognition does not publish its thresholds.",
     ],
     "IndexFaces": [
         "FaceRecords[].FaceDetail follows DetectFaces (no age, gender or emotions); OrientationCorrection is "

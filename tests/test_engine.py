@@ -62,6 +62,21 @@ def test_compare_faces_semantics(engine: FaceEngine, testdata: Path) -> None:
         compare_faces(engine, testdata / "faces/obama/1.jpg", testdata / "faces/obama/2.jpg", 101)
 
 
+def test_compare_faces_quality_filter(engine: FaceEngine, testdata: Path) -> None:
+    source, crowd = testdata / "faces/obama/1.jpg", testdata / "crowd/1.jpg"
+    counts = {}
+    for bar in ("NONE", "LOW", "HIGH"):
+        result = compare_faces(engine, source, crowd, 0.0, bar)  # threshold 0: every compared face matches
+        assert not result.UnmatchedFaces
+        counts[bar] = len(result.FaceMatches)
+    assert counts["NONE"] > counts["LOW"] > counts["HIGH"]  # the crowd's small faces fall out, not the request
+    assert counts["NONE"] == len(compare_faces(engine, source, crowd, 0.0).FaceMatches)  # NONE is the default
+    with pytest.raises(NoFaceInSource, match=r"QualityFilter.*SMALL_BOUNDING_BOX"):
+        compare_faces(engine, testdata / "resolution/obama-240p.jpg", source, 80.0, "HIGH")
+    with pytest.raises(InvalidParameter, match="QualityFilter must be"):
+        compare_faces(engine, source, crowd, 80.0, "BEST")
+
+
 def test_no_face_in_source_is_invalid_parameter(engine: FaceEngine, testdata: Path) -> None:
     blank = np.full((200, 200, 3), 127, np.uint8)
     with pytest.raises(NoFaceInSource) as info:

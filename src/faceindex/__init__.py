@@ -90,6 +90,8 @@ def compare_faces(
     target: ImageInput,
     similarity_threshold: float = 80.0,
     engine: FaceEngine | None = None,
+    quality_filter: str | None = None,
 ) -> CompareFacesResult:
-    """The largest face of `source` against every face of `target` (Rekognition's CompareFaces)."""
-    return _faces.compare_faces(_engine(engine), source, target, similarity_threshold)
+    """The largest face of `source` against every face of `target` (Rekognition's CompareFaces);
+    `quality_filter` NONE (default), AUTO, LOW, MEDIUM or HIGH leaves out faces below that bar."""
+    return _faces.compare_faces(_engine(engine), source, target, similarity_threshold, quality_filter)

@@ -129,8 +129,9 @@ class FaceEngine:
             located = [face for face, mesh in zip(located, meshes, strict=True) if mesh.presence >= MIN_PRESENCE]
         return located
 
-    def decode(self, image: ImageInput) -> DecodedImage:
-        return decode_image(image, self.settings.limits)
+    def decode(self, image: ImageInput | DecodedImage) -> DecodedImage:
+        """Decoded once: an image already decoded is returned as it is."""
+        return image if isinstance(image, DecodedImage) else decode_image(image, self.settings.limits)
 
     def detect(self, pixels: RGBImage) -> list[Detection]:
         return [face.detection for face in self.locate(pixels)]
@@ -139,7 +140,7 @@ class FaceEngine:
         self, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",), embed: bool = True
     ) -> list[AnalyzedFace]:
         """Every face in the image, largest first, with descriptors when `embed` is true."""
-        decoded = image if isinstance(image, DecodedImage) else self.decode(image)
+        decoded = self.decode(image)
         wanted = set(attributes)
         pixels, width, height = decoded.pixels, decoded.width, decoded.height
         located = self.locate(pixels)

@@ -29,6 +29,15 @@ def test_detect_and_compare(rest: httpx.Client, testdata: Path) -> None:
         files={**upload(testdata / "faces/obama/1.jpg", "source"), **upload(testdata / "faces/obama/2.jpg", "target")},
     )
     assert compared.status_code == 200 and compared.json()["FaceMatches"][0]["Similarity"] >= 80
+    small_source = rest.post(
+        "/v1/compare",
+        files={
+            **upload(testdata / "resolution/obama-240p.jpg", "source"),
+            **upload(testdata / "faces/obama/2.jpg", "target"),
+        },
+        data={"quality_filter": "HIGH"},
+    )
+    assert small_source.status_code == 400 and "QualityFilter" in small_source.json()["detail"]
 
 
 def test_collections_faces_users_and_search(rest: httpx.Client, testdata: Path) -> None:

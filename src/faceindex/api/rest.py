@@ -103,12 +103,13 @@ async def compare(
     source: ImageFile,
     target: ImageFile,
     similarity_threshold: Annotated[float, Form(ge=0, le=100)] = 80.0,
+    quality_filter: Annotated[QualityFilter | None, Form()] = None,
 ) -> Response:
     source_data, target_data = await source.read(), await target.read()
     return await _call(
         request,
         "CompareFaces",
-        lambda s: face_service.compare_faces(s.engine, source_data, target_data, similarity_threshold),
+        lambda s: face_service.compare_faces(s.engine, source_data, target_data, similarity_threshold, quality_filter),
     )
 
 

@@ -23,6 +23,7 @@ from faceindex.models import pack
 from faceindex.models.litert import mediapipe_model
 from faceindex.pipeline import FaceEngine
 from faceindex.service import faces as face_service
+from faceindex.service.quality import FILTERS
 
 EXIT_OK, EXIT_NO_FACE, EXIT_BAD_INPUT, EXIT_MODEL = 0, 1, 2, 3
 
@@ -41,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("source", type=Path)
     compare.add_argument("target", type=Path)
     compare.add_argument("--threshold", type=float, default=80.0, help="similarity threshold 0-100 (default 80)")
+    compare.add_argument(
+        "--quality-filter",
+        choices=FILTERS,
+        default="NONE",
+        help="leave out faces below this quality bar (default NONE, as Rekognition)",
+    )
     compare.add_argument("--json", action="store_true")
 
     models = commands.add_parser("models", help="the model pack")
@@ -110,7 +117,7 @@ def _detect(engine: FaceEngine, args: argparse.Namespace) -> int:
 
 
 def _compare(engine: FaceEngine, args: argparse.Namespace) -> int:
-    result = face_service.compare_faces(engine, args.source, args.target, args.threshold)
+    result = face_service.compare_faces(engine, args.source, args.target, args.threshold, args.quality_filter)
     if args.json:
         output.print_json(result)
     else:

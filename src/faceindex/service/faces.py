@@ -10,6 +10,7 @@ from faceindex.analysis.similarity import distances, similarity
 from faceindex.errors import InvalidParameter, NoFaceInSource
 from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.pipeline import ATTRIBUTES, FaceEngine
+from faceindex.service.quality import check_filter, rejection_reasons
 from faceindex.types import CompareFacesMatch, CompareFacesResult, Descriptor, FaceDetail
 
 # Rekognition's single-attribute names: the ones we estimate select ALL (which adds exactly them);
@@ -50,15 +51,30 @@ def compare_faces(
     source: ImageInput | DecodedImage,
     target: ImageInput | DecodedImage,
     similarity_threshold: float = 80.0,
+    quality_filter: str | None = None,
 ) -> CompareFacesResult:
-    """Rekognition's CompareFaces: the largest source face against every face of the target."""
+    """Rekognition's CompareFaces: the largest source face against every face of the target.
+    QualityFilter (default NONE, as in Rekognition) leaves out target faces below its bar; a source
+    face below it is an error, as a source without a face is."""
     if not 0.0 <= similarity_threshold <= 100.0:
         raise InvalidParameter("SimilarityThreshold must be between 0 and 100")
-    source_faces = engine.analyze(source)
+    quality = check_filter(quality_filter or "NONE")
+    source_image, target_image = engine.decode(source), engine.decode(target)
+    source_faces = engine.analyze(source_image)
     if not source_faces or source_faces[0].descriptor is None:
         raise NoFaceInSource("There are no faces in the source image")
     query = source_faces[0]
-    target_faces = [face for face in engine.analyze(target) if face.descriptor is not None]
+    reasons = rejection_reasons(query.detail, source_image.width, source_image.height, quality)
+    if reasons:
+        raise NoFaceInSource(
+            f"The largest face in the source image does not pass the QualityFilter ({', '.join(reasons)})"
+        )
+    target_faces = [
+        face
+        for face in engine.analyze(target_image)
+        if face.descriptor is not None
+        and not rejection_reasons(face.detail, target_image.width, target_image.height, quality)
+    ]
     matches: list[CompareFacesMatch] = []
     unmatched: list[FaceDetail] = []
     if target_faces:

@@ -56,7 +56,7 @@ def index_faces(
     external = validation.external_image_id(external_image_id)
     limit = int(validation.in_range("MaxFaces", max_faces, 1, 100)) if max_faces is not None else 100
     quality = check_filter(quality_filter)
-    decoded = image if isinstance(image, DecodedImage) else services.engine.decode(image)
+    decoded = services.engine.decode(image)
     faces = services.engine.analyze(decoded, detection_attributes or ["DEFAULT"])  # largest first
     unindexed: list[UnindexedFace] = []
     accepted: list[AnalyzedFace] = []

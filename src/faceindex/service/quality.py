@@ -1,4 +1,4 @@
-"""IndexFaces' QualityFilter: which detected faces are good enough to index or search.
+"""Rekognition's QualityFilter: which detected faces are good enough to index, search or compare.
 
 Rekognition does not publish its thresholds; these are faceindex's, applied to the values it
 reports (Confidence, Pose, Quality, box size in pixels). AUTO is MEDIUM.

@@ -167,7 +167,7 @@ def faces_of_query_image(
     """All faces of a search image, largest first, and the largest one's descriptor: the query.
     No face, or a largest face that fails the QualityFilter, is InvalidParameter."""
     quality = check_filter(quality_filter)
-    decoded = image if isinstance(image, DecodedImage) else services.engine.decode(image)
+    decoded = services.engine.decode(image)
     faces = services.engine.analyze(decoded)
     if not faces or faces[0].descriptor is None:
         raise InvalidParameter("There are no faces in the image")

@@ -28,7 +28,9 @@ def detect_faces(s: Services, p: dict[str, Any]) -> Any:
 
 def compare_faces(s: Services, p: dict[str, Any]) -> Any:
     source, target = _image(s, p, "SourceImage"), _image(s, p, "TargetImage")
-    return face_service.compare_faces(s.engine, source, target, p.get("SimilarityThreshold", 80.0))
+    return face_service.compare_faces(
+        s.engine, source, target, p.get("SimilarityThreshold", 80.0), p.get("QualityFilter")
+    )
 
 
 def create_collection(s: Services, p: dict[str, Any]) -> Any:
@@ -105,7 +107,6 @@ HANDLERS: dict[str, Handler] = {
 
 # Inputs accepted and not acted on, listed in docs/rekognition-compatibility.md.
 IGNORED_MEMBERS = {
-    "CompareFaces": {"QualityFilter": "accepted; faces are not filtered by quality"},
     "CreateUser": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
     "DeleteUser": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
     "AssociateFaces": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
