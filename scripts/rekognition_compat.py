@@ -67,6 +67,9 @@ GENERAL = [
     "Authentication is AWS Signature Version 4 against keys made with `faceindex keys create`; each key "
     "carries the operations it may call. There are no IAM policies, STS session tokens or presigned URLs; "
     "a request with X-Amz-Security-Token is refused with UnrecognizedClientException.",
+    "ClientRequestToken (CreateUser, DeleteUser, AssociateFaces, DisassociateFaces; AWS SDKs fill one in): a "
+    "successful request repeated with its token within 24 hours gets its first response again, kept in the "
+    "database; the token with other parameters is IdempotentParameterMismatchException.",
     "The credential scope's region is not checked against the server's region: any region a client is "
     "configured with works.",
     "`Image.S3Object` is read from a local folder mapped to the bucket name (FACEINDEX_BUCKETS) or from an "

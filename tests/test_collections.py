@@ -11,6 +11,7 @@ import pytest
 from faceindex.config import Settings
 from faceindex.errors import (
     Conflict,
+    IdempotentParameterMismatch,
     InvalidParameter,
     ResourceAlreadyExists,
     ResourceNotFound,
@@ -18,6 +19,7 @@ from faceindex.errors import (
 from faceindex.pipeline import FaceEngine
 from faceindex.service import collections, indexing, search, users
 from faceindex.service.container import Services, open_services
+from faceindex.service.idempotency import TOKEN_LIFETIME_S, once
 
 
 @pytest.fixture
@@ -146,6 +148,37 @@ def test_users(services: Services, testdata: Path) -> None:
     assert collections.describe_collection(services, "people").UserCount == 1
     with pytest.raises(ResourceNotFound):
         users.search_users(services, "people", user_id="barack")
+
+
+def test_request_tokens_answer_repeats_until_they_expire(services: Services) -> None:
+    answers = iter(range(1, 100))
+
+    def run() -> dict[str, int]:
+        return {"answer": next(answers)}
+
+    def call(params: dict[str, str], at: float, operation: str = "CreateUser") -> dict[str, int]:
+        return once(services, operation, params, run, clock=lambda: at)
+
+    first = {"UserId": "u", "ClientRequestToken": "t1"}
+    assert call(first, 1000.0) == {"answer": 1}
+    assert call(first, 1000.0 + TOKEN_LIFETIME_S) == {"answer": 1}  # still remembered
+    assert call({**first}, 1000.0, operation="DeleteUser") == {"answer": 2}  # a token belongs to one operation
+    with pytest.raises(IdempotentParameterMismatch):
+        call({**first, "UserId": "v"}, 1000.0)
+    assert call({"UserId": "u"}, 1000.0) == {"answer": 3}  # no token: carried out every time
+    assert call({"UserId": "u"}, 1000.0) == {"answer": 4}
+    assert call(first, 1001.0 + TOKEN_LIFETIME_S) == {"answer": 5}  # expired: carried out again
+    assert services.store.recorded_response("DeleteUser", "t1", since=0.0) is None  # expired ones are deleted
+
+    collections.create_collection(services, "people")
+    users.create_user(services, "people", "u")
+    for token, user in (("t2", "u"), ("t3", "v")):
+        call({"CollectionId": "people", "UserId": user, "ClientRequestToken": token}, 2000.0)
+    users.delete_user(services, "people", "u")  # deleting a user deletes the responses naming it
+    assert services.store.recorded_response("CreateUser", "t2", since=0.0) is None
+    assert services.store.recorded_response("CreateUser", "t3", since=0.0) is not None
+    collections.delete_collection(services, "people")  # and deleting the collection, all of its
+    assert services.store.recorded_response("CreateUser", "t3", since=0.0) is None
 
 
 def test_index_catches_up_with_writes_from_another_store_instance(services: Services, testdata: Path) -> None:

@@ -59,6 +59,12 @@ class Conflict(FaceIndexError):
     code = "ConflictException"
 
 
+class IdempotentParameterMismatch(FaceIndexError):
+    """A ClientRequestToken reused with other parameters than its first request's."""
+
+    code = "IdempotentParameterMismatchException"
+
+
 class ServiceQuotaExceeded(FaceIndexError):
     code = "ServiceQuotaExceededException"
 

@@ -186,6 +186,37 @@ def test_users(rekognition: Any, testdata: Path) -> None:
     rekognition.delete_collection(CollectionId="boto-users")
 
 
+def test_client_request_token_makes_a_retry_answer_as_the_first_request(rekognition: Any, testdata: Path) -> None:
+    rekognition.create_collection(CollectionId="boto-tokens")
+    face_id = rekognition.index_faces(CollectionId="boto-tokens", Image=image(testdata / "faces/biden/1.jpg"))[
+        "FaceRecords"
+    ][0]["Face"]["FaceId"]
+    for _ in range(2):  # a retry after a lost response: the same answer, not ConflictException
+        rekognition.create_user(CollectionId="boto-tokens", UserId="joe", ClientRequestToken="create-joe")
+    assert error_code(rekognition.create_user, CollectionId="boto-tokens", UserId="joe") == "ConflictException"
+    reused = error_code(
+        rekognition.create_user, CollectionId="boto-tokens", UserId="jill", ClientRequestToken="create-joe"
+    )
+    assert reused == "IdempotentParameterMismatchException"
+
+    associated = rekognition.associate_faces(CollectionId="boto-tokens", UserId="joe", FaceIds=[face_id])
+    assert associated["AssociatedFaces"] == [{"FaceId": face_id}]
+    first, again = (
+        rekognition.disassociate_faces(
+            CollectionId="boto-tokens", UserId="joe", FaceIds=[face_id], ClientRequestToken="disassociate-1"
+        )
+        for _ in range(2)
+    )
+    assert first["DisassociatedFaces"] == again["DisassociatedFaces"] == [{"FaceId": face_id}]
+    fresh = rekognition.disassociate_faces(CollectionId="boto-tokens", UserId="joe", FaceIds=[face_id])
+    assert fresh["DisassociatedFaces"] == [] and fresh["UnsuccessfulFaceDisassociations"]  # carried out again
+
+    for _ in range(2):  # not ResourceNotFound the second time
+        rekognition.delete_user(CollectionId="boto-tokens", UserId="joe", ClientRequestToken="delete-joe")
+    assert rekognition.list_users(CollectionId="boto-tokens")["Users"] == []
+    rekognition.delete_collection(CollectionId="boto-tokens")
+
+
 def test_unsupported_and_invalid_requests(rekognition: Any, testdata: Path) -> None:
     code = error_code(rekognition.detect_labels, Image=image(testdata / "faces/obama/1.jpg"))
     assert code == "UnsupportedOperationException"

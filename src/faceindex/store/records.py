@@ -46,3 +46,14 @@ class AccessKeyRecord:
     operations: tuple[str, ...]  # ("*",) for every operation
     created_at: float
     revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request that carried a ClientRequestToken (the columns of request_tokens, in order)."""
+
+    operation: str
+    token: str
+    collection: str
+    user_id: str | None
+    request_sha256: str  # of its other members

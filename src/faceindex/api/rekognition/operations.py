@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from faceindex.api.images import image_input
-from faceindex.service import collections, indexing, search, users
+from faceindex.jsonable import to_jsonable
+from faceindex.service import collections, idempotency, indexing, search, users
 from faceindex.service import faces as face_service
 from faceindex.service.container import Services
 
@@ -73,6 +74,15 @@ def _empty(call: Callable[..., Any]) -> Handler:
     return handler
 
 
+def _once(operation: str, handler: Handler) -> Handler:
+    """The handler of an operation with a ClientRequestToken: a retried request answers as it first did."""
+
+    def run_once(s: Services, p: dict[str, Any]) -> Any:
+        return idempotency.once(s, operation, p, lambda: to_jsonable(handler(s, p)))
+
+    return run_once
+
+
 HANDLERS: dict[str, Handler] = {
     "DetectFaces": detect_faces,
     "CompareFaces": compare_faces,
@@ -89,13 +99,19 @@ HANDLERS: dict[str, Handler] = {
         s, p["CollectionId"], p["FaceId"], p.get("MaxFaces"), p.get("FaceMatchThreshold")
     ),
     "SearchFacesByImage": search_faces_by_image,
-    "CreateUser": _empty(lambda s, p: users.create_user(s, p["CollectionId"], p["UserId"])),
-    "DeleteUser": _empty(lambda s, p: users.delete_user(s, p["CollectionId"], p["UserId"])),
+    "CreateUser": _once("CreateUser", _empty(lambda s, p: users.create_user(s, p["CollectionId"], p["UserId"]))),
+    "DeleteUser": _once("DeleteUser", _empty(lambda s, p: users.delete_user(s, p["CollectionId"], p["UserId"]))),
     "ListUsers": lambda s, p: users.list_users(s, p["CollectionId"], p.get("MaxResults"), p.get("NextToken")),
-    "AssociateFaces": lambda s, p: users.associate_faces(
-        s, p["CollectionId"], p["UserId"], p["FaceIds"], p.get("UserMatchThreshold")
+    "AssociateFaces": _once(
+        "AssociateFaces",
+        lambda s, p: users.associate_faces(
+            s, p["CollectionId"], p["UserId"], p["FaceIds"], p.get("UserMatchThreshold")
+        ),
     ),
-    "DisassociateFaces": lambda s, p: users.disassociate_faces(s, p["CollectionId"], p["UserId"], p["FaceIds"]),
+    "DisassociateFaces": _once(
+        "DisassociateFaces",
+        lambda s, p: users.disassociate_faces(s, p["CollectionId"], p["UserId"], p["FaceIds"]),
+    ),
     "SearchUsers": lambda s, p: users.search_users(
         s, p["CollectionId"], p.get("UserId"), p.get("FaceId"), p.get("UserMatchThreshold"), p.get("MaxUsers")
     ),
@@ -105,10 +121,6 @@ HANDLERS: dict[str, Handler] = {
     "ListTagsForResource": lambda s, p: {"Tags": collections.list_tags(s, p["ResourceArn"])},
 }
 
+
 # Inputs accepted and not acted on, listed in docs/rekognition-compatibility.md.
-IGNORED_MEMBERS = {
-    "CreateUser": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
-    "DeleteUser": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
-    "AssociateFaces": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
-    "DisassociateFaces": {"ClientRequestToken": "accepted; a repeated request answers as a new one would"},
-}
+IGNORED_MEMBERS: dict[str, dict[str, str]] = {}

@@ -67,6 +67,21 @@ MIGRATIONS: list[str] = [
         revoked_at REAL
     );
     """,
+    # 3: responses to requests that carried a ClientRequestToken, so a retry answers as the first did
+    """
+    CREATE TABLE request_tokens (
+        operation TEXT NOT NULL,
+        token TEXT NOT NULL,
+        collection TEXT NOT NULL,  -- CollectionId and UserId named by the request: deleting either
+        user_id TEXT,  -- deletes the responses that mention it
+        request_sha256 TEXT NOT NULL,  -- the request's other members: a token reused with others is refused
+        response TEXT NOT NULL,  -- JSON, as answered; never images or descriptors (these operations have none)
+        created_at REAL NOT NULL,
+        PRIMARY KEY (operation, token)
+    );
+    CREATE INDEX request_tokens_by_age ON request_tokens (created_at);
+    CREATE INDEX request_tokens_by_user ON request_tokens (collection, user_id);
+    """,
 ]
 
 

@@ -6,6 +6,7 @@ power loss. Each thread gets its own connection, so readers never wait for a wri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
-from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace
+from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
 from faceindex.store.sqlite.schema import migrate
 from faceindex.types import BoundingBox
 
@@ -94,6 +95,7 @@ class SqliteStore:
                 raise ResourceNotFound(f"The collection id: {name} does not exist")
             db.execute("DELETE FROM collections WHERE id = ?", (row[0],))  # cascades to faces, users, images
             db.execute("DELETE FROM tags WHERE resource_arn = ?", (row[1],))
+            db.execute("DELETE FROM request_tokens WHERE collection = ?", (name,))
 
     def list_collections(self, after: str, limit: int) -> list[CollectionRecord]:
         rows = (
@@ -339,6 +341,7 @@ class SqliteStore:
             )
             if cursor.rowcount == 0:
                 raise ResourceNotFound(f"The user id: {user_id} does not exist")
+            db.execute("DELETE FROM request_tokens WHERE collection = ? AND user_id = ?", (collection.name, user_id))
             db.execute(
                 "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?", (collection.row_id, user_id)
             )
@@ -371,6 +374,33 @@ class SqliteStore:
             .fetchall()
         )
         return [_face(row) for row in rows]
+
+    # --- request tokens --------------------------------------------------------------------
+
+    def recorded_response(self, operation: str, token: str, since: float) -> tuple[str, str] | None:
+        """(request_sha256, response JSON) of the request `operation` first made with `token`
+        at `since` or later."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT request_sha256, response FROM request_tokens "
+                "WHERE operation = ? AND token = ? AND created_at >= ?",
+                (operation, token, since),
+            )
+            .fetchone()
+        )
+        return (str(row[0]), str(row[1])) if row else None
+
+    def record_response(self, request: RecordedRequest, response: str, forget_before: float, now: float) -> None:
+        """Remember a response for its token (replacing an expired one) and forget expired tokens."""
+        with self._write() as db:
+            db.execute("DELETE FROM request_tokens WHERE created_at < ?", (forget_before,))
+            db.execute(
+                "INSERT OR REPLACE INTO request_tokens "
+                "(operation, token, collection, user_id, request_sha256, response, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*dataclasses.astuple(request), response, now),
+            )
 
     # --- tags ----------------------------------------------------------------------------
 

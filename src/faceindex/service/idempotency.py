@@ -1,0 +1,61 @@
+"""Rekognition's ClientRequestToken: a request retried with its token is not carried out twice.
+
+CreateUser, DeleteUser, AssociateFaces and DisassociateFaces take a token, and boto3 and the other
+AWS SDKs fill one in on every call, so that a retry after a lost response (a timeout, a dropped
+connection) gets the first response again instead of ConflictException or ResourceNotFound. Only
+successful responses are remembered: a request that failed may be retried and carried out. A token
+reused with different parameters is IdempotentParameterMismatchException, as in Rekognition.
+Responses name FaceIds and UserIds (never images or descriptors); deleting the collection or the
+user deletes them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from faceindex.errors import IdempotentParameterMismatch
+from faceindex.service.container import Services
+from faceindex.store.records import RecordedRequest
+
+TOKEN_LIFETIME_S = 24 * 3600  # how long a token is remembered; SDK retries come within minutes
+TOKEN_MEMBER = "ClientRequestToken"
+
+# One request per token at a time, so that two concurrent deliveries of one request (a client that
+# timed out and retried while the first was still running) are not both carried out. Process-wide:
+# these operations are short database writes.
+_running = threading.Lock()
+
+
+def once(
+    services: Services,
+    operation: str,
+    params: dict[str, Any],
+    run: Callable[[], dict[str, Any]],
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """`run()`'s JSON-able response, or the response remembered for the request's token."""
+    token = params.get(TOKEN_MEMBER)
+    if not token:
+        return run()
+    others = {name: value for name, value in params.items() if name != TOKEN_MEMBER}
+    digest = hashlib.sha256(json.dumps(others, sort_keys=True, default=str).encode()).hexdigest()
+    with _running:
+        now = clock()
+        recorded = services.store.recorded_response(operation, token, since=now - TOKEN_LIFETIME_S)
+        if recorded is not None:
+            first_digest, response = recorded
+            if first_digest != digest:
+                raise IdempotentParameterMismatch(
+                    f"ClientRequestToken {token!r} was used with other parameters in an earlier {operation} request"
+                )
+            remembered: dict[str, Any] = json.loads(response)
+            return remembered
+        answer = run()
+        request = RecordedRequest(operation, token, str(params.get("CollectionId", "")), params.get("UserId"), digest)
+        services.store.record_response(request, json.dumps(answer), forget_before=now - TOKEN_LIFETIME_S, now=now)
+        return answer
