@@ -2,7 +2,7 @@
 
 A VectorIndex maps integer keys (the faces' row ids) to 128-D descriptors and answers nearest-
 neighbour queries in squared Euclidean distance. Implementations: `index.exact` (NumPy, exact)
-and `index.hnsw` (usearch HNSW, f16). `tests/contract/` runs one suite against each of them.
+and `index.hnsw` (usearch HNSW over int8, re-ranked exactly). `tests/contract/` runs one suite against each of them.
 """
 
 from __future__ import annotations
