@@ -15,11 +15,14 @@ from faceindex.errors import (
     InvalidParameter,
     ResourceAlreadyExists,
     ResourceNotFound,
+    ServiceQuotaExceeded,
 )
 from faceindex.pipeline import FaceEngine
 from faceindex.service import collections, indexing, search, users
 from faceindex.service.container import Services, open_services
 from faceindex.service.idempotency import TOKEN_LIFETIME_S, once
+from faceindex.store.records import NewFace
+from faceindex.types import BoundingBox
 
 
 @pytest.fixture
@@ -179,6 +182,23 @@ def test_request_tokens_answer_repeats_until_they_expire(services: Services) -> 
     assert services.store.recorded_response("CreateUser", "t3", since=0.0) is not None
     collections.delete_collection(services, "people")  # and deleting the collection, all of its
     assert services.store.recorded_response("CreateUser", "t3", since=0.0) is None
+
+
+def test_a_user_holds_at_most_100_faces(services: Services) -> None:
+    collections.create_collection(services, "people")
+    collection = services.store.collection("people")
+    rng = np.random.default_rng(3)
+    centre = rng.normal(0, 0.05, 128).astype(np.float32)
+    box = BoundingBox(Width=0.2, Height=0.2, Left=0.4, Top=0.4)
+    new = [NewFace(box, 99.0, centre + rng.normal(0, 0.01, 128).astype(np.float32)) for _ in range(101)]
+    face_ids = [f.face_id for f in services.store.add_faces(collection, new, None, None, services.face_model_version)]
+    users.create_user(services, "people", "u")
+    assert len(users.associate_faces(services, "people", "u", face_ids[:100]).AssociatedFaces) == 100
+    again = users.associate_faces(services, "people", "u", face_ids[:100])  # already the user's: not counted twice
+    assert len(again.AssociatedFaces) == 100 and not again.UnsuccessfulFaceAssociations
+    with pytest.raises(ServiceQuotaExceeded):
+        users.associate_faces(services, "people", "u", face_ids[100:])
+    assert len(search.list_faces(services, "people", user_id="u").Faces) == 100
 
 
 def test_index_catches_up_with_writes_from_another_store_instance(services: Services, testdata: Path) -> None:

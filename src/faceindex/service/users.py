@@ -134,9 +134,10 @@ def associate_faces(
         "UserMatchThreshold", 75.0 if user_match_threshold is None else user_match_threshold, 0, 100
     )
     current = services.store.user_faces(collection, user)
-    if len(current) + len(ids) > MAX_FACES_PER_USER:
-        raise ServiceQuotaExceeded(f"a user holds at most {MAX_FACES_PER_USER} faces")
     found = {r.face_id: r for r in services.store.faces_by_id(collection, ids, descriptors=True)}
+    joining = {face_id for face_id, record in found.items() if record.user_id is None}  # the user's already count
+    if len(current) + len(joining) > MAX_FACES_PER_USER:
+        raise ServiceQuotaExceeded(f"a user holds at most {MAX_FACES_PER_USER} faces")
     user_vectors = np.stack([r.descriptor for r in current if r.descriptor is not None]) if current else None
     accepted, failures = [], []
     for face_id in ids:
