@@ -64,8 +64,29 @@ def search_tables(results: dict[str, Any]) -> None:
                 s = indexes.get(name, {}).get("sweep", {}).get(breadth)
                 cells.append(f"{s['recall@1']} / {s['p99_ms']}" if s else "-")
             print(f"| {size['faces']:,} | {breadth} | " + " | ".join(cells) + " |")
+    equal_recall_table(results)
     m = results["machine"]
     print(f"\nMachine: {m['cpus']} CPUs, usearch {m['usearch']}, faiss {m['faiss']}; single-query latency, one thread.")
+
+
+RECALL_LEVELS = (0.9, 0.95, 0.98, 0.99)
+
+
+def equal_recall_table(results: dict[str, Any]) -> None:
+    """Latency at equal recall: each HNSW index's lowest p99 over the breadths reaching a recall@1."""
+    print("\n| faces | recall@1 at least | " + " | ".join(f"{name} p99 ms" for name in HNSW_LABELS) + " |")
+    print("|---|---|" + "---|" * len(HNSW_LABELS))
+    for size in results["sizes"]:
+        indexes = size["indexes"]
+        if sum(name in indexes for name in HNSW_LABELS) < 2:
+            continue
+        for level in RECALL_LEVELS:
+            cells = []
+            for name in HNSW_LABELS:
+                sweep = indexes.get(name, {}).get("sweep")
+                reaching = [s["p99_ms"] for s in (sweep or {}).values() if s["recall@1"] >= level]
+                cells.append("-" if sweep is None else f"{min(reaching)} " if reaching else "not reached")
+            print(f"| {size['faces']:,} | {level} | " + " | ".join(c.strip() for c in cells) + " |")
 
 
 HNSW_LABELS = [
