@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from faceindex.pipeline import FaceEngine
 from faceindex.service import collections, indexing, search, users
 from faceindex.service.container import Services, open_services
 from faceindex.service.idempotency import TOKEN_LIFETIME_S, once
-from faceindex.store.records import NewFace
+from faceindex.store.records import NewFace, RecordedRequest
+from faceindex.store.sqlite.schema import MIGRATIONS
+from faceindex.store.sqlite.store import SqliteStore
 from faceindex.types import BoundingBox
 
 
@@ -288,3 +291,19 @@ def test_a_collection_is_pinned_to_its_model_pack(services: Services, testdata: 
     with pytest.raises(InvalidParameter, match="some-other-pack"):
         indexing.index_faces(services, "old", (testdata / "faces/obama/1.jpg").read_bytes())
     assert collections.describe_collection(services, "old").FaceModelVersion == "some-other-pack"
+
+
+def test_a_database_of_an_older_schema_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "faceindex.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2], start=1):  # a data folder from before request tokens
+        old.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    old.execute("INSERT INTO collections (name, arn, face_model_version, created_at) VALUES ('kept', 'a', 'v', 0)")
+    old.close()
+    store = SqliteStore(path)
+    assert store.collection("kept").arn == "a"  # data survives the migration
+    store.record_response(RecordedRequest("CreateUser", "t", "kept", "u", "h"), "{}", forget_before=0.0, now=1.0)
+    assert store.recorded_response("CreateUser", "t", since=0.0) == ("h", "{}")
+    store.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
