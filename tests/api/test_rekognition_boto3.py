@@ -209,7 +209,7 @@ def test_client_request_token_makes_a_retry_answer_as_the_first_request(rekognit
     )
     assert first["DisassociatedFaces"] == again["DisassociatedFaces"] == [{"FaceId": face_id}]
     fresh = rekognition.disassociate_faces(CollectionId="boto-tokens", UserId="joe", FaceIds=[face_id])
-    assert fresh["DisassociatedFaces"] == [] and fresh["UnsuccessfulFaceDisassociations"]  # carried out again
+    assert fresh["DisassociatedFaces"] == [] == fresh["UnsuccessfulFaceDisassociations"]  # run again: nothing to do
 
     for _ in range(2):  # not ResourceNotFound the second time
         rekognition.delete_user(CollectionId="boto-tokens", UserId="joe", ClientRequestToken="delete-joe")

@@ -126,7 +126,8 @@ def list_users(
 def associate_faces(
     services: Services, collection_id: str, user_id: str, face_ids: list[str], user_match_threshold: float | None = None
 ) -> AssociateFacesResult:
-    """Faces join the user when they are free and look like the user's faces (>= threshold)."""
+    """Faces join the user when they are free and look like the user's faces (>= threshold). Faces
+    already the user's are left out of the answer, as Rekognition does."""
     collection = open_collection(services, collection_id)
     user = _existing_user(services, collection, user_id)
     ids = validation.face_ids(face_ids, MAX_FACES_PER_USER)
@@ -144,9 +145,11 @@ def associate_faces(
         record = found.get(face_id)
         if record is None:
             failures.append(UnsuccessfulFaceAssociation(face_id, ("FACE_NOT_FOUND",), user))
-        elif record.user_id not in (None, user):
+        elif record.user_id == user:
+            continue  # already the user's: left out of the answer
+        elif record.user_id is not None:
             failures.append(UnsuccessfulFaceAssociation(face_id, ("ASSOCIATED_TO_A_DIFFERENT_USER",), record.user_id))
-        elif user_vectors is not None and record.descriptor is not None and record.user_id is None:
+        elif user_vectors is not None and record.descriptor is not None:
             score = float(similarity(distances(record.descriptor, user_vectors).min()))
             if score < threshold:
                 failures.append(UnsuccessfulFaceAssociation(face_id, ("LOW_MATCH_CONFIDENCE",), user, round(score, 5)))
@@ -170,6 +173,8 @@ def disassociate_faces(
         record = found.get(face_id)
         if record is None:
             failures.append(UnsuccessfulFaceAssociation(face_id, ("FACE_NOT_FOUND",), user))
+        elif record.user_id is None:
+            continue  # already disassociated: left out of the answer, as Rekognition does
         elif record.user_id != user:
             failures.append(UnsuccessfulFaceAssociation(face_id, ("ASSOCIATED_TO_A_DIFFERENT_USER",), record.user_id))
         else:
