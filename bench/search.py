@@ -218,12 +218,17 @@ class Checkpoints:
     def record(self, n: int, label: str, data: dict[str, Any]) -> None:
         entry = self.by_size[n]
         entry["indexes"][label] = data
-        entry["at_recall_0.99"] = {
-            name: next(({"breadth": b, **s} for b, s in e["sweep"].items() if s["recall@1"] >= 0.99), None)
-            for name, e in entry["indexes"].items()
-        }
+        entry["at_recall_0.99"] = at_recall_99(entry["indexes"])
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.out.write_text(json.dumps(self.results, indent=2) + "\n")
+
+
+def at_recall_99(indexes: dict[str, Any]) -> dict[str, Any]:
+    """Each index's narrowest breadth reaching recall@1 0.99, with its scores (None: never reached)."""
+    return {
+        name: next(({"breadth": b, **s} for b, s in e["sweep"].items() if s["recall@1"] >= 0.99), None)
+        for name, e in indexes.items()
+    }
 
 
 def grow(
@@ -423,10 +428,7 @@ def adopt(source: Path, out: Path) -> None:
         target = by_size[entry["faces"]]
         for label, data in entry["indexes"].items():
             target["indexes"][label] = {**data, "measured": entry["measured"], "remeasured_from": source.name}
-        target["at_recall_0.99"] = {
-            name: next(({"breadth": b, **s} for b, s in e["sweep"].items() if s["recall@1"] >= 0.99), None)
-            for name, e in target["indexes"].items()
-        }
+        target["at_recall_0.99"] = at_recall_99(target["indexes"])
     out.write_text(json.dumps(results, indent=2) + "\n")
 
 

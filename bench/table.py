@@ -85,8 +85,8 @@ def equal_recall_table(results: dict[str, Any]) -> None:
             for name in HNSW_LABELS:
                 sweep = indexes.get(name, {}).get("sweep")
                 reaching = [s["p99_ms"] for s in (sweep or {}).values() if s["recall@1"] >= level]
-                cells.append("-" if sweep is None else f"{min(reaching)} " if reaching else "not reached")
-            print(f"| {size['faces']:,} | {level} | " + " | ".join(c.strip() for c in cells) + " |")
+                cells.append("-" if sweep is None else str(min(reaching)) if reaching else "not reached")
+            print(f"| {size['faces']:,} | {level} | " + " | ".join(cells) + " |")
 
 
 HNSW_LABELS = [
