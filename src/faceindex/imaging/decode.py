@@ -8,7 +8,9 @@ header and checked before any pixel is decoded, so a small file that declares a 
 from __future__ import annotations
 
 import io
+import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +91,7 @@ def _decode_bytes(data: bytes, limits: ImageLimits) -> DecodedImage:
             raise ImageTooLarge(
                 f"image is {width}x{height} = {width * height} pixels; the limit is {limits.max_pixels} pixels"
             )
-        if _is_truncated(fmt, data):
+        if _is_truncated(fmt, data, width, height):
             raise InvalidImageFormat(f"image data is corrupt or truncated ({fmt})")
         try:
             img.seek(0)  # GIF / multi-page TIFF: the first frame
@@ -100,14 +102,60 @@ def _decode_bytes(data: bytes, limits: ImageLimits) -> DecodedImage:
     return DecodedImage(_check_array(rgb, limits), "JPEG" if fmt == "MPO" else fmt)
 
 
-def _is_truncated(fmt: str, data: bytes) -> bool:
+def _is_truncated(fmt: str, data: bytes, width: int, height: int) -> bool:
     """Pillow pads truncated files with grey when any library in the process (face_recognition does)
-    sets ImageFile.LOAD_TRUNCATED_IMAGES, so the end markers are checked here, independent of it."""
+    sets ImageFile.LOAD_TRUNCATED_IMAGES, and libjpeg fills missing scan data with grey whatever the
+    setting, so a few hundred bytes that declare 6000 x 6000 would cost seconds of decoding. The end
+    markers and, for JPEG, the amount of scan data are checked here, before any pixel is decoded."""
     if fmt in ("JPEG", "MPO"):
-        return b"\xff\xd9" not in data[-65536:]
+        return b"\xff\xd9" not in data[-65536:] or _jpeg_scan_bytes(data) < _min_jpeg_scan_bytes(data, width, height)
     if fmt == "PNG":
         return data.rfind(b"IEND") == -1
     return False
+
+
+# Huffman coding spends at least one bit on every 8 x 8 block of the first scan (its DC difference);
+# arithmetic coding can spend less on a flat image, so its bound is looser.
+_ARITHMETIC_SOF = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_BLOCKS_PER_BYTE = {"huffman": 8, "arithmetic": 8 * 64}
+
+
+def _jpeg_markers(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, payload start, payload length) of each header segment, up to and including SOS."""
+    position = 2  # after SOI
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if 0xD0 <= marker <= 0xD8 or marker == 0x01:  # markers without a length
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        yield marker, position + 4, length - 2
+        if marker == 0xDA:
+            return
+        position += 2 + length
+
+
+def _jpeg_scan_bytes(data: bytes) -> int:
+    """Bytes from the first scan's data to the end of the file (0 when there is no scan)."""
+    for marker, start, length in _jpeg_markers(data):
+        if marker == 0xDA:
+            return max(0, len(data) - (start + length))
+    return 0
+
+
+def _min_jpeg_scan_bytes(data: bytes, width: int, height: int) -> int:
+    coding = "huffman"
+    for marker, _, _ in _jpeg_markers(data):
+        if marker in _ARITHMETIC_SOF:
+            coding = "arithmetic"
+    blocks = math.ceil(width / 8) * math.ceil(height / 8)
+    return blocks // _BLOCKS_PER_BYTE[coding]
+
+
+_BAND_PIXELS = 1 << 20
 
 
 def _to_rgb(img: Image.Image) -> RGBImage:
@@ -117,10 +165,22 @@ def _to_rgb(img: Image.Image) -> RGBImage:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         peak = max(float(arr.max()), 1.0)
         img = Image.fromarray((arr * (255.0 / (65535.0 if peak > 255 else 255.0))).clip(0, 255).astype(np.uint8))
-    return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+    return _pixels(img if img.mode == "RGB" else img.convert("RGB"))
+
+
+def _pixels(rgb: Image.Image) -> RGBImage:
+    """The pixels, copied out a band of rows at a time: Pillow's array export goes through a bytes
+    object of the whole image, which would hold the image three times at once (40 MP: 0.7 GB)."""
+    width, height = rgb.size
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _BAND_PIXELS // width)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        out[top:bottom] = np.asarray(rgb.crop((0, top, width, bottom)))
+    return out
 
 
 def _check_array(pixels: np.ndarray, limits: ImageLimits) -> RGBImage:

@@ -13,6 +13,7 @@ predictors and our MMOD detector use) by a fixed scale and offset measured on th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,6 +26,8 @@ from faceindex.types import Detection, PixelBox, RGBImage
 INPUT = 192
 GRID = 48  # one anchor per cell of a 48 x 48 grid (stride 4)
 RAW_SCORE_LIMIT = 80.0
+TILE_BATCH = 16  # tiles per model call
+SMALLEST_FACE = 9 / INPUT  # of a tile's side: the smallest face the model finds
 # dlib-style box from BlazeFace's: size x0.909, centre moved by (-0.025, -0.049) box widths; measured on
 # the 47 test faces that both detectors find (bench/calibrate_blazeface.py).
 TO_DLIB_SCALE, TO_DLIB_DX, TO_DLIB_DY = 0.909, -0.025, -0.049
@@ -95,13 +98,18 @@ class BlazeFaceDetector:
         long_side = max(width, height)
         squares = tiles(width, height, long_side, 0.0)
         size = self.smallest_tile
-        while size < long_side and (size == self.smallest_tile or 2 * size <= long_side):
+        # a level whose smallest face (~9 px of the 192 px input) is taller than the image's short side
+        # can find nothing: skipping it keeps long, thin images to the cost of their pixels
+        short_side = min(width, height)
+        while (
+            size < long_side
+            and (size == self.smallest_tile or 2 * size <= long_side)
+            and size * SMALLEST_FACE <= short_side
+        ):
             squares += tiles(width, height, size, self.overlap)
             size *= 2
-        batch = np.stack([self._input(image, x, y, size) for x, y, size in squares])
-        raw_boxes, raw_scores = self._run(batch)
         found_boxes, found_scores = [], []
-        for (x0, y0, size), boxes, logits in zip(squares, raw_boxes, raw_scores, strict=True):
+        for (x0, y0, size), boxes, logits in self._run_tiles(image, squares):
             scores = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0], -RAW_SCORE_LIMIT, RAW_SCORE_LIMIT)))
             keep = scores >= self.min_score
             if not keep.any():
@@ -119,6 +127,16 @@ class BlazeFaceDetector:
         )
         return [self._to_detection(box, score) for box, score in merged]
 
+    def _run_tiles(
+        self, image: RGBImage, squares: list[tuple[int, int, int]]
+    ) -> Iterator[tuple[tuple[int, int, int], npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+        """Each square with the model's raw boxes and logits, TILE_BATCH squares per call: memory stays
+        the same however many tiles a long, thin image needs."""
+        for start in range(0, len(squares), TILE_BATCH):
+            chunk = squares[start : start + TILE_BATCH]
+            raw_boxes, raw_scores = self._run(np.stack([self._input(image, x, y, size) for x, y, size in chunk]))
+            yield from zip(chunk, raw_boxes, raw_scores, strict=True)
+
     def _run(self, batch: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         outputs = self.model.run(batch)
         # the graph's final reshape has a fixed leading 1: [N, 48, 48, k] comes out as [1, N * 2304, k]
@@ -128,14 +146,16 @@ class BlazeFaceDetector:
 
     @staticmethod
     def _input(image: RGBImage, x: int, y: int, size: int) -> npt.NDArray[np.float32]:
-        """The square at (x, y), zero-padded past the image edge, as a 192 x 192 tensor in [-1, 1]."""
+        """The square at (x, y) as a 192 x 192 tensor in [-1, 1], zero past the image edge. The part
+        inside the image is resized and then padded (never padded at full size: the whole-image square
+        of an 80 x 30000 photo would be 2.7 GB)."""
         crop = image[y : y + size, x : x + size]
-        if crop.shape[0] != size or crop.shape[1] != size:
-            padded = np.zeros((size, size, 3), np.uint8)
-            padded[: crop.shape[0], : crop.shape[1]] = crop
-            crop = padded
-        resized = cv2.resize(crop, (INPUT, INPUT), interpolation=cv2.INTER_AREA)
-        return resized.astype(np.float32) * np.float32(1.0 / 127.5) - np.float32(1.0)
+        scale = INPUT / size
+        width, height = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+        tensor = np.full((INPUT, INPUT, 3), -1.0, np.float32)  # zero pixels
+        resized = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+        tensor[:height, :width] = resized.astype(np.float32) * np.float32(1.0 / 127.5) - np.float32(1.0)
+        return tensor
 
     @staticmethod
     def _to_detection(box: npt.NDArray[np.float64], score: float) -> Detection:
