@@ -115,3 +115,38 @@ def test_hnsw_search_breadth_grows_with_the_collection() -> None:
     keys, vectors = _data(100)
     index.add(keys, vectors)
     assert index.search(vectors[3], 1).keys[0] == keys[3]
+
+
+def _fresh(index: VectorIndex) -> VectorIndex:
+    return RerankedHnsw() if isinstance(index, RerankedHnsw) else make_index(index.kind, 128)
+
+
+def test_a_truncated_snapshot_is_refused_with_value_error(index: VectorIndex, tmp_path: Path) -> None:
+    keys, vectors = _data(300)
+    index.add(keys, vectors)
+    path = tmp_path / "index.bin"
+    index.save(path)
+    assert path.stat().st_mode & 0o777 == 0o600  # descriptors are biometric data
+    path.write_bytes(path.read_bytes()[:-100])
+    again = _fresh(index)
+    with pytest.raises(ValueError):
+        again.load(path)
+    assert len(again) == 0
+
+
+def test_agrees_with_compares_a_spread_of_keys_with_the_truth(index: VectorIndex) -> None:
+    keys, vectors = _data(300)
+    assert index.agrees_with(lambda k: (k[:0], vectors[:0]), 32)  # empty: nothing to disagree with
+    index.add(keys, vectors)
+    index.remove(keys[::3])  # holes where rows were removed
+    held = dict(zip(keys.tolist(), vectors, strict=True))
+
+    def truth(wanted: Keys, shift: float = 0.0, drop: int | None = None) -> tuple[Keys, Vectors]:
+        found = np.array([k for k in wanted.tolist() if k != drop], np.int64)
+        return found, np.array([held[k] + shift for k in found.tolist()], np.float32).reshape(len(found), 128)
+
+    assert index.agrees_with(truth, 32)
+    assert not index.agrees_with(lambda k: truth(k, shift=0.05), 32)  # other vectors under the same keys
+    assert not index.agrees_with(lambda k: truth(k, drop=int(k[0])), 32)  # a key the truth does not have
+    shuffled = vectors[np.random.default_rng(4).permutation(300)]
+    assert not index.agrees_with(lambda k: (k, shuffled[k - 100]), 32)

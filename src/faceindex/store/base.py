@@ -7,6 +7,7 @@ and `index.hnsw` (usearch HNSW over int8, re-ranked exactly). `tests/contract/` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 Keys = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
+ExactVectors = Callable[[Keys], tuple[Keys, Vectors]]  # keys -> (keys found, their float32 vectors)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class VectorIndex(Protocol):
 
     def __contains__(self, key: int) -> bool: ...
 
-    def save(self, path: Path) -> None: ...
+    def agrees_with(self, truth: ExactVectors, count: int) -> bool:
+        """Whether `count` of its keys, spread over it, are in `truth` with the vectors it holds for
+        them (as it holds them): the spot check of a snapshot just loaded."""
 
-    def load(self, path: Path) -> None: ...
+    def save(self, path: Path) -> None:
+        """A snapshot file (0600) whose checksum `load` verifies before parsing it."""
+
+    def load(self, path: Path) -> None:
+        """Replace the contents with a snapshot's; a damaged one raises ValueError."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from faceindex.store.base import VectorIndex
+from faceindex.store.base import ExactVectors, VectorIndex
 from faceindex.store.index.exact import ExactIndex
-from faceindex.store.index.hnsw import ExactVectors, HnswIndex
+from faceindex.store.index.hnsw import HnswIndex
 
 HNSW_THRESHOLD = 50_000  # below this many faces exact search is as fast and needs no graph
 

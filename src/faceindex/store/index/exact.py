@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from faceindex.store.base import Keys, Neighbours, Vectors
+from faceindex.store.base import ExactVectors, Keys, Neighbours, Vectors
+from faceindex.store.index.checked import SnapshotRejected, read_checked, spread, write_checked
 
 
 class ExactIndex:
@@ -63,12 +66,31 @@ class ExactIndex:
     def __contains__(self, key: int) -> bool:
         return int(key) in self._row_of
 
+    def agrees_with(self, truth: ExactVectors, count: int) -> bool:
+        keys = self._keys[spread(len(self._keys), count)]
+        if not len(keys):
+            return True
+        found, vectors = truth(keys)
+        if not np.array_equal(np.sort(found), np.sort(keys)):
+            return False
+        rows = [self._row_of[int(key)] for key in np.asarray(found).tolist()]
+        return bool(np.array_equal(self._vectors[rows], np.asarray(vectors, np.float32)))
+
     def save(self, path: Path) -> None:
-        with path.open("wb") as handle:
-            np.savez(handle, keys=self._keys, vectors=self._vectors)
+        buffer = io.BytesIO()
+        np.savez(buffer, keys=self._keys, vectors=self._vectors)
+        write_checked(path, [buffer.getbuffer()])
 
     def load(self, path: Path) -> None:
-        with np.load(path) as data:
-            keys, vectors = data["keys"], data["vectors"]
+        payload = read_checked(path)  # verified before NumPy parses a byte
+        try:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+                keys, vectors = data["keys"], data["vectors"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise SnapshotRejected(f"not an exact index ({type(error).__name__})") from error
+        if keys.dtype != np.int64 or keys.ndim != 1 or len(np.unique(keys)) != len(keys):
+            raise SnapshotRejected("keys are not distinct int64 values")
+        if vectors.dtype != np.float32 or vectors.shape != (len(keys), self.ndim):
+            raise SnapshotRejected(f"vectors are not {len(keys)} x {self.ndim} float32")
         self.__init__(self.ndim)  # type: ignore[misc]
         self.add(keys, vectors)

@@ -12,13 +12,14 @@ approximations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from usearch.compiled import MetricKind, ScalarKind
 from usearch.index import Index
 
-from faceindex.store.base import Keys, Neighbours, Vectors
+from faceindex.store.base import ExactVectors, Keys, Neighbours, Vectors
+from faceindex.store.index.checked import SnapshotRejected, read_checked, spread, write_checked
 
 CONNECTIVITY = 16
 EXPANSION_ADD = 128  # 64 builds twice as fast but recall@1 at 1M faces falls from 0.99 to 0.90
@@ -28,8 +29,6 @@ BREADTH_BY_SIZE = ((2_000_000, 256),)
 WIDEST_BREADTH = 512
 RERANK_EXTRA = 10
 MIN_RANGE = 0.25  # |vector - centre| mapped onto +-127; never narrower than this
-
-ExactVectors = Callable[[Keys], tuple[Keys, Vectors]]  # keys -> (keys found, their float32 vectors)
 
 
 class HnswIndex:
@@ -42,14 +41,17 @@ class HnswIndex:
         self.exact_vectors = exact_vectors
         self._breadth = expansion_search  # None: chosen by size (BREADTH_BY_SIZE)
         self._centre: np.ndarray | None = None
-        self._scale = 127.0 / MIN_RANGE
-        self._index = Index(
-            ndim=ndim,
+        self._scale = _float32(127.0 / MIN_RANGE)
+        self._index = self._new_graph()
+
+    def _new_graph(self) -> Index:
+        return Index(
+            ndim=self.ndim,
             metric="l2sq",
             dtype="i8",
             connectivity=CONNECTIVITY,
             expansion_add=EXPANSION_ADD,
-            expansion_search=expansion_search or BREADTH_BY_SIZE[0][1],
+            expansion_search=self._breadth or BREADTH_BY_SIZE[0][1],
         )
 
     @property
@@ -75,8 +77,8 @@ class HnswIndex:
         if self._centre is None:
             # fixed from the first batch (the whole collection when an index is built from the store)
             self._centre = vectors.mean(axis=0)
-            spread = float(np.percentile(np.abs(vectors - self._centre), 99.99))
-            self._scale = 127.0 / max(MIN_RANGE, 1.25 * spread)
+            width = float(np.percentile(np.abs(vectors - self._centre), 99.99))
+            self._scale = _float32(127.0 / max(MIN_RANGE, 1.25 * width))
         self._index.add(keys, self._quantise(vectors), threads=threads)
 
     def _quantise(self, vectors: np.ndarray) -> np.ndarray:
@@ -111,18 +113,54 @@ class HnswIndex:
     def __contains__(self, key: int) -> bool:
         return int(key) in self._index
 
+    def agrees_with(self, truth: ExactVectors, count: int) -> bool:
+        keys = np.asarray(self._index.keys[spread(len(self._index), count)], np.int64)
+        if not len(keys):
+            return True
+        found, vectors = truth(keys)
+        if not np.array_equal(np.sort(found), np.sort(keys)):
+            return False
+        held = self._index.get(np.asarray(found, np.uint64))  # the int8 vectors as stored
+        if not isinstance(held, tuple):
+            return False
+        rows = [vector for vector in held if vector is not None]
+        expected = self._quantise(np.asarray(vectors, np.float32)).astype(np.int16)
+        if len(rows) != len(expected):
+            return False
+        # one step of slack: a value exactly between two int8 steps may round either way
+        return bool(np.abs(np.stack(rows).reshape(expected.shape) - expected).max() <= 1)
+
     def save(self, path: Path) -> None:
-        """One file: the centre (ndim float32), the scale (float32), then usearch's serialised graph."""
+        """One checked file: the centre (ndim float32), the scale (float32), then usearch's serialised graph."""
         centre = np.zeros(self.ndim, np.float32) if self._centre is None else self._centre
         graph = self._index.save()  # without a path usearch returns the bytes
         assert graph is not None
         header = centre.astype("<f4").tobytes() + np.float32(self._scale).astype("<f4").tobytes()
-        path.write_bytes(header + bytes(graph))
+        write_checked(path, [header, graph])
 
     def load(self, path: Path) -> None:
-        data = path.read_bytes()
-        header = np.frombuffer(data[: 4 * (self.ndim + 1)], "<f4").astype(np.float32)
-        if len(header) != self.ndim + 1:
-            raise ValueError(f"{path.name}: truncated snapshot")
-        self._centre, self._scale = header[: self.ndim], float(header[self.ndim])
-        self._index.load(data[4 * (self.ndim + 1) :])
+        payload = read_checked(path)  # usearch can crash on damaged bytes: it only ever sees verified ones
+        size = 4 * (self.ndim + 1)
+        if len(payload) < size:
+            raise SnapshotRejected("shorter than an HNSW header")
+        header = np.frombuffer(payload[:size], "<f4").astype(np.float32)
+        centre, scale = header[: self.ndim], float(header[self.ndim])
+        if not np.isfinite(header).all() or scale <= 0:
+            raise SnapshotRejected("the centre or scale is not finite and positive")
+        graph = payload[size:]
+        shape = Index.metadata(graph)
+        expected = (self.ndim, ScalarKind.I8, MetricKind.L2sq)
+        if not shape or (shape["dimensions"], shape["kind_scalar"], shape["kind_metric"]) != expected:
+            raise SnapshotRejected(f"not a {self.ndim}-D int8 L2 graph")
+        index = self._new_graph()
+        index.load(graph)
+        if len(index) != shape["count_present"]:
+            raise SnapshotRejected(f"graph holds {len(index)} vectors, its header says {shape['count_present']}")
+        # an empty graph's centre is a placeholder: the first vectors added fix the real one
+        self._index, self._centre, self._scale = index, (centre if len(index) else None), scale
+
+
+def _float32(value: float) -> float:
+    """`value` as float32 holds it: the scale is saved as float32, and quantising after a load must
+    give the vectors quantised before it."""
+    return float(np.float32(value))
