@@ -39,7 +39,8 @@ class Settings:
     model_cache: Path = field(default_factory=_default_cache)
     data_dir: Path = field(default_factory=_default_data)  # the embedded store: faceindex.db + indexes/
     vector_index: str = "auto"  # auto (exact below 50,000 faces, else HNSW) | exact | hnsw
-    region: str = "us-east-1"  # for ARNs, as Rekognition writes them
+    region: str = "us-east-1"  # for ARNs, as Rekognition writes them, and the region SigV4 scopes must name
+    signing_regions: str = ""  # or these, comma-separated ("us-east-1,eu-west-1"); "" is `region` alone
     account_id: str = "000000000000"
     detector: str = "blazeface"  # blazeface (tiled, faces from ~20 px) | mmod (dlib's CNN) | hog (dlib's HOG)
     detector_upsample: int = 1  # mmod / hog: 1 finds faces down to ~40 px; 0 is ~4x faster, faces >= ~80 px
@@ -95,6 +96,11 @@ class Settings:
                 "FACEINDEX_MAX_IN_FLIGHT >= 1, FACEINDEX_MAX_WAITING >= 0, FACEINDEX_MAX_BODY_BYTES >= 1024"
             )
         self.bucket_folders()
+
+    def accepted_regions(self) -> frozenset[str]:
+        """The regions a SigV4 credential scope may name."""
+        listed = {part.strip() for part in self.signing_regions.split(",") if part.strip()}
+        return frozenset(listed or {self.region})
 
     def bucket_folders(self) -> dict[str, Path]:
         """FACEINDEX_BUCKETS parsed: bucket name -> local folder."""

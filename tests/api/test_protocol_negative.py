@@ -28,20 +28,25 @@ def signed(
     body: bytes | str,
     service: str = "rekognition",
     headers: dict[str, str] | None = None,
+    region: str = REGION,
+    unsigned: tuple[str, ...] = (),
 ) -> httpx.Request:
+    """A request signed as botocore signs it; the `unsigned` headers are added after signing."""
     data = body.encode() if isinstance(body, str) else body
+    all_headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": f"RekognitionService.{operation}",
+        **(headers or {}),
+    }
     request = AWSRequest(
         method="POST",
         url=server.url + "/",
         data=data,
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": f"RekognitionService.{operation}",
-            **(headers or {}),
-        },
+        headers={name: value for name, value in all_headers.items() if name not in unsigned},
     )
-    SigV4Auth(Credentials(*key), service, REGION).add_auth(request)
-    return httpx.Request("POST", server.url + "/", content=data, headers=dict(request.headers.items()))
+    SigV4Auth(Credentials(*key), service, region).add_auth(request)
+    sent = {**dict(request.headers.items()), **{name: all_headers[name] for name in unsigned}}
+    return httpx.Request("POST", server.url + "/", content=data, headers=sent)
 
 
 def send(request: httpx.Request) -> tuple[int, dict[str, Any], httpx.Headers]:
@@ -81,6 +86,9 @@ def test_a_correctly_signed_request_is_accepted(server: LiveServer, admin_key: t
         ("not sigv4", "IncompleteSignatureException"),
         ("no signature", "IncompleteSignatureException"),
         ("session token", "UnrecognizedClientException"),
+        ("target not signed", "InvalidSignatureException"),
+        ("content type not signed", "InvalidSignatureException"),
+        ("other region", "InvalidSignatureException"),
     ],
 )
 def test_signature_failures(server: LiveServer, admin_key: tuple[str, str], case: str, expected: str) -> None:
@@ -103,10 +111,31 @@ def test_signature_failures(server: LiveServer, admin_key: tuple[str, str], case
         request.headers["Authorization"] = request.headers["Authorization"].split(", Signature=")[0]
     elif case == "session token":
         request = signed(server, admin_key, "ListCollections", LIST, headers={"X-Amz-Security-Token": "abc"})
+    elif case == "target not signed":
+        request = signed(server, admin_key, "ListCollections", LIST, unsigned=("X-Amz-Target",))
+    elif case == "content type not signed":
+        request = signed(server, admin_key, "ListCollections", LIST, unsigned=("Content-Type",))
+    elif case == "other region":
+        request = signed(server, admin_key, "ListCollections", LIST, region="eu-west-1")
     status, body, headers = send(request)
     assert status in (400, 403)
     assert body["__type"] == expected and body["Message"]
     assert headers["content-type"] == "application/x-amz-json-1.1"
+
+
+def test_a_signature_without_the_target_cannot_be_replayed_as_another_operation(
+    server: LiveServer, admin_key: tuple[str, str], rekognition: Any
+) -> None:
+    """The probe signed ListFaces without X-Amz-Target, re-sent it as DeleteCollection, and it ran."""
+    rekognition.create_collection(CollectionId="kept-by-the-signature")
+    body = json.dumps({"CollectionId": "kept-by-the-signature"})
+    request = signed(server, admin_key, "ListFaces", body, unsigned=("X-Amz-Target",))
+    request.headers["X-Amz-Target"] = "RekognitionService.DeleteCollection"
+    status, answer, _ = send(request)
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert "'X-Amz-Target' must be a 'SignedHeader'" in answer["Message"]
+    assert "kept-by-the-signature" in rekognition.list_collections()["CollectionIds"]
+    rekognition.delete_collection(CollectionId="kept-by-the-signature")
 
 
 @pytest.mark.parametrize(("minutes", "fragment"), [(-16, "Signature expired"), (16, "not yet current")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,29 @@ def test_openapi_docs(server: LiveServer) -> None:
         spec = client.get("/openapi.json").json()
         assert "/v1/collections/{collection_id}/search" in spec["paths"] and "/" not in spec["paths"]
         assert client.get("/docs").status_code == 200
+
+
+def test_anonymous_callers_are_refused_before_their_bodies_are_parsed(server: LiveServer) -> None:
+    """401 before 400: a malformed body from a caller without credentials is never looked at."""
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        broken_json = anonymous.post(
+            "/v1/collections", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert broken_json.status_code == 401, broken_json.text
+        broken_form = anonymous.post(
+            "/v1/detect", content=b"--x\r\nnot a part", headers={"content-type": "multipart/form-data; boundary=x"}
+        )
+        assert broken_form.status_code == 401, broken_form.text
+
+
+def test_an_anonymous_upload_is_answered_without_being_read(server: LiveServer) -> None:
+    """The server answers 401 as soon as the headers are in: it does not wait for a 4 MB body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 4000000\r\n\r\n--b\r\n"
+        )
+        answer = sock.recv(65536).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 401"), answer
+    assert "connection: close" in answer.lower()

@@ -34,18 +34,39 @@ def _signed(method: str, url: str, body: bytes, headers: dict[str, str]) -> Sign
 )
 def test_botocore_signatures_verify(url: str) -> None:
     request = _signed("POST", url, b'{"a": 1}', {"Content-Type": "application/x-amz-json-1.1"})
-    assert verify(request, lambda key_id: KEY if key_id == KEY.access_key_id else None, "rekognition") == KEY
+    lookup = lambda key_id: KEY if key_id == KEY.access_key_id else None  # noqa: E731
+    assert verify(request, lookup, "rekognition", {"eu-west-3"}) == KEY
+    with pytest.raises(AuthError, match="scoped to a valid region, not 'eu-west-3'"):
+        verify(request, lookup, "rekognition", {"us-east-1"})
 
 
 def test_a_changed_header_or_body_fails() -> None:
     request = _signed("POST", "http://h:1/", b"{}", {"Content-Type": "application/x-amz-json-1.1"})
     changed = SignedRequest(request.method, request.raw_path, request.query, request.headers, b"{ }")
     with pytest.raises(AuthError) as caught:
-        verify(changed, lambda _: KEY, "rekognition")
+        verify(changed, lambda _: KEY, "rekognition", {"eu-west-3"})
     assert caught.value.code == "InvalidSignatureException"
     headers = [(k, "text/plain" if k == "content-type" else v) for k, v in request.headers]
     with pytest.raises(AuthError):
-        verify(SignedRequest("POST", "/", "", headers, b"{}"), lambda _: KEY, "rekognition")
+        verify(SignedRequest("POST", "/", "", headers, b"{}"), lambda _: KEY, "rekognition", {"eu-west-3"})
+
+
+def test_the_signature_must_cover_target_content_type_and_date() -> None:
+    for name in ("X-Amz-Target", "Content-Type"):
+        request = _signed("POST", "http://h:1/", b"{}", {"Content-Type": "application/x-amz-json-1.1"})
+        if name == "X-Amz-Target":  # added after signing
+            request = SignedRequest("POST", "/", "", [*request.headers, ("x-amz-target", "X.Y")], b"{}")
+        else:  # signed without it, then sent with it
+            unsigned = _signed("POST", "http://h:1/", b"{}", {})
+            request = SignedRequest("POST", "/", "", [*unsigned.headers, ("content-type", "text/plain")], b"{}")
+        with pytest.raises(AuthError, match=f"'{name}' must be a 'SignedHeader'"):
+            verify(request, lambda _: KEY, "rekognition", {"eu-west-3"})
+
+
+def test_signing_regions_setting() -> None:
+    assert Settings().accepted_regions() == {"us-east-1"}
+    assert Settings(region="eu-west-3").accepted_regions() == {"eu-west-3"}
+    assert Settings(signing_regions="us-east-1, eu-west-1").accepted_regions() == {"us-east-1", "eu-west-1"}
 
 
 def test_settings_file_with_environment_overrides(tmp_path: Path) -> None:

@@ -102,6 +102,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])
     rest.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(rest.Authentication)  # outside BodyLimit: anonymous bodies are never read
     app.add_middleware(RequestLog)
     return app
 

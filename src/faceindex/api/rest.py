@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faceindex.api import logs
 from faceindex.api.state import ServerState
@@ -40,6 +41,7 @@ STATUS = {
     "ServiceQuotaExceededException": 409,
     "AccessDeniedException": 403,
     "ThrottlingException": 429,
+    "ServiceUnavailableException": 503,
     "Unauthorized": 401,
 }
 
@@ -52,11 +54,35 @@ class Unauthorized(Exception):
     pass
 
 
+class Authentication:
+    """Checks a REST caller's credentials from the headers alone, before any body is read or parsed:
+    an anonymous upload is answered 401 without being read (and the connection closed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(router.prefix + "/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_state = scope.setdefault("state", {})
+        try:
+            request_state["rest_key"] = _authenticate(request.app.state.server, request)
+        except Unauthorized as error:
+            request_state.update(api="rest", outcome="Unauthorized")
+            response = unauthorized_response(str(error))
+            response.headers["connection"] = "close"  # the body is not read
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 async def _call(request: Request, operation: str, work: Callable[[Services], Any]) -> Response:
-    """Authenticate, check the key's permission, run `work` under the concurrency limit."""
+    """Check the key's permission (Authentication found the key), run `work` under the concurrency limit."""
     state: ServerState = request.app.state.server
     request.state.api, request.state.operation = "rest", operation
-    key = _authenticate(state, request)
+    key: AccessKey | None = request.state.rest_key
     if key is not None:
         request.state.access_key = key.access_key_id
         if not key.may_call(operation):
@@ -322,6 +348,12 @@ def problem_response(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def unauthorized_response(detail: str) -> JSONResponse:
+    response = problem_response(401, "Unauthorized", detail)
+    response.headers["WWW-Authenticate"] = 'Basic realm="faceindex"'
+    return response
+
+
 def problem(request: Request, status: int, code: str, detail: str) -> Response:
     request.state.outcome = code
     return problem_response(status, code, detail)
@@ -336,9 +368,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, error: Unauthorized) -> Response:
-        response = problem(request, 401, "Unauthorized", str(error))
-        response.headers["WWW-Authenticate"] = 'Basic realm="faceindex"'
-        return response
+        request.state.outcome = "Unauthorized"
+        return unauthorized_response(str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -103,7 +103,8 @@ def _authenticate(state: ServerState, request: Request, body: bytes) -> AccessKe
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
         body=body,
     )
-    return sigv4.verify(signed, state.keys.get, model.SERVICE)
+    settings = state.services.settings
+    return sigv4.verify(signed, state.keys.get, model.SERVICE, settings.accepted_regions())
 
 
 def error_response(code: str, message: str, status: int) -> Response:

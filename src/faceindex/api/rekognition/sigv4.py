@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
@@ -22,6 +22,10 @@ from faceindex.service.keys import AccessKey
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_S = 15 * 60
+# What a signature must cover when the request carries it: the operation (X-Amz-Target), how the
+# body is read, when and for which host. Only `host` was required before, so a request signed for
+# ListFaces without its target could be re-sent as DeleteCollection. Every AWS SDK signs these.
+REQUIRED_SIGNED_HEADERS = ("host", "x-amz-date", "x-amz-target", "content-type")
 _AUTH_PARTS = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 _SPACES = re.compile(r"\s+")
 
@@ -42,9 +46,13 @@ class SignedRequest:
 
 
 def verify(
-    request: SignedRequest, lookup: Callable[[str], AccessKey | None], service: str, now: float | None = None
+    request: SignedRequest,
+    lookup: Callable[[str], AccessKey | None],
+    service: str,
+    regions: Collection[str],
+    now: float | None = None,
 ) -> AccessKey:
-    """The access key that signed `request`, or AuthError."""
+    """The access key that signed `request` for `service` in one of `regions`, or AuthError."""
     headers = _header_map(request.headers)
     authorization = headers.get("authorization")
     if not authorization:
@@ -67,6 +75,8 @@ def verify(
     access_key_id, date, region, scope_service, _ = scope
     if scope_service != service:
         raise AuthError("InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'.")
+    if region not in regions:
+        raise AuthError("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'.")
     amz_date = headers.get("x-amz-date", "")
     signed_at = _parse_amz_date(amz_date)
     if date != amz_date[:8]:
@@ -77,8 +87,11 @@ def verify(
         )
     _check_skew(amz_date, signed_at, time.time() if now is None else now)
     signed_headers = parts["SignedHeaders"].split(";")
-    if "host" not in signed_headers:
-        raise AuthError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    for name in REQUIRED_SIGNED_HEADERS:
+        if name in headers and name not in signed_headers:
+            raise AuthError(
+                "InvalidSignatureException", f"'{_title(name)}' must be a 'SignedHeader' in the AWS Authorization."
+            )
     if "x-amz-security-token" in headers:
         raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid.")
     key = lookup(access_key_id)
@@ -111,6 +124,10 @@ def verify(
             "Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return key
+
+
+def _title(header: str) -> str:
+    return "-".join(part.capitalize() for part in header.split("-"))
 
 
 def _header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
