@@ -13,6 +13,7 @@ from faceindex.config import Settings
 from faceindex.errors import (
     Conflict,
     IdempotentParameterMismatch,
+    InvalidPaginationToken,
     InvalidParameter,
     ResourceAlreadyExists,
     ResourceNotFound,
@@ -61,7 +62,7 @@ def test_collection_lifecycle(services: Services) -> None:
     assert collections.delete_collection(services, "people") == 200
     with pytest.raises(ResourceNotFound):
         collections.describe_collection(services, "people")
-    with pytest.raises(InvalidParameter, match="NextToken"):
+    with pytest.raises(InvalidPaginationToken, match="pagination token"):
         collections.list_collections(services, next_token="garbage")
 
 

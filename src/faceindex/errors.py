@@ -9,6 +9,7 @@ parameter, never image bytes or descriptors.
     FaceIndexError
     ├── InvalidParameter          bad argument (InvalidParameterException)
     │   └── NoFaceInSource        compare/search needs a face and found none
+    ├── InvalidPaginationToken    a NextToken not issued for this request (InvalidPaginationTokenException)
     ├── InvalidImageFormat        not a decodable image (InvalidImageFormatException)
     ├── ResourceNotFound          no such collection, face or user (ResourceNotFoundException)
     ├── ResourceAlreadyExists     the collection exists (ResourceAlreadyExistsException)
@@ -41,6 +42,12 @@ class InvalidParameter(FaceIndexError):
 
 class NoFaceInSource(InvalidParameter):
     """Rekognition answers InvalidParameterException when the source image has no face."""
+
+
+class InvalidPaginationToken(FaceIndexError):
+    """A NextToken this server did not issue, or issued for another request."""
+
+    code = "InvalidPaginationTokenException"
 
 
 class InvalidImageFormat(FaceIndexError):

@@ -109,3 +109,29 @@ def test_responses_are_projected_onto_the_output_shape() -> None:
         operation("DetectFaces").output_shape.members["FaceDetails"].member.members["Pose"],
     )  # type: ignore[union-attr]
     assert pose == {"Roll": 0.0, "Yaw": 2.0}
+
+
+def test_a_fault_is_a_500_problem_logged_by_type_and_the_connection_stays_open(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette's handler for Exception re-raises after answering (uvicorn then logs a traceback and
+    closes the connection); rest.Faults answers and returns."""
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    from faceindex.api import logs, rest
+
+    app = FastAPI()
+
+    @app.get("/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug that quotes secret data")
+
+    rest.install(app)
+    with TestClient(app, raise_server_exceptions=True) as client:
+        response = client.get("/v1/boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "InternalServerError"
+    record = next(r for r in caplog.records if r.name == "faceindex.api")
+    line = logs.JsonFormatter().format(record)
+    assert '"exception": "RuntimeError"' in line and "secret data" not in line and "Traceback" not in line

@@ -29,12 +29,20 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
+    """Every line on stderr is one JSON object: our loggers at `level`; every other library's
+    (uvicorn, the store's snapshot warnings, Pillow's TIFF and EXIF complaints) and Python's
+    `warnings` through the root logger at WARNING, instead of their own plain-text lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for logger in (REQUESTS, SERVER):
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("faceindex").setLevel(level)
+    logging.captureWarnings(True)  # warnings.warn(...) becomes a record of the "py.warnings" logger
 
 
 def request_done(**fields: Any) -> None:

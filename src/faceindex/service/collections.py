@@ -38,9 +38,10 @@ def create_collection(
     services: Services, collection_id: str, tags: dict[str, str] | None = None
 ) -> CreateCollectionResult:
     name = validation.collection_id(collection_id)
+    checked = _check_tags(tags) if tags is not None else {}  # before anything is created
     record = services.store.create_collection(name, services.collection_arn(name), services.face_model_version)
-    if tags:
-        services.store.tag(record.arn, _check_tags(tags))
+    if checked:
+        services.store.tag(record.arn, checked)
     return CreateCollectionResult(StatusCode=200, CollectionArn=record.arn, FaceModelVersion=record.face_model_version)
 
 
@@ -67,13 +68,14 @@ def list_collections(
     services: Services, max_results: int | None = None, next_token: str | None = None
 ) -> ListCollectionsResult:
     limit = validation.max_results(max_results, 1000)
-    after = str(decode_token(next_token, ""))
+    request = {"operation": "ListCollections"}
+    after = str(decode_token(next_token, "", request))
     records = services.store.list_collections(after, limit + 1)
     page, more = records[:limit], len(records) > limit
     return ListCollectionsResult(
         CollectionIds=tuple(r.name for r in page),
         FaceModelVersions=tuple(r.face_model_version for r in page),
-        NextToken=encode_token(page[-1].name) if more else None,
+        NextToken=encode_token(page[-1].name, request) if more else None,
     )
 
 

@@ -22,7 +22,7 @@ NOT_ESTIMATED = (
 )  # fmt: skip
 
 
-def _check_attributes(attributes: Iterable[str]) -> list[str]:
+def check_attributes(attributes: Iterable[str]) -> list[str]:
     values = list(attributes)
     unknown = [a for a in values if a not in (*ATTRIBUTES, *ESTIMATED, *NOT_ESTIMATED)]
     if unknown:
@@ -36,7 +36,7 @@ def detect_faces(
     engine: FaceEngine, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",)
 ) -> list[FaceDetail]:
     """Rekognition's DetectFaces: every face, largest first."""
-    faces = engine.analyze(image, _check_attributes(attributes), embed=False)
+    faces = engine.analyze(image, check_attributes(attributes), embed=False)
     return [face.detail for face in faces]
 
 
@@ -58,7 +58,7 @@ def compare_faces(
     face below it is an error, as a source without a face is."""
     if not 0.0 <= similarity_threshold <= 100.0:
         raise InvalidParameter("SimilarityThreshold must be between 0 and 100")
-    quality = check_filter(quality_filter or "NONE")
+    quality = check_filter(quality_filter, "NONE")
     source_image, target_image = engine.decode(source), engine.decode(target)
     source_faces = engine.analyze(source_image)
     if not source_faces or source_faces[0].descriptor is None:

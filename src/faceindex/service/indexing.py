@@ -9,6 +9,7 @@ from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.service import validation
 from faceindex.service.collections import open_collection
 from faceindex.service.container import Services
+from faceindex.service.faces import check_attributes
 from faceindex.service.quality import check_filter, rejection_reasons
 from faceindex.service.search import FaceMatchFace, face_view
 from faceindex.store.records import NewFace
@@ -56,8 +57,9 @@ def index_faces(
     external = validation.external_image_id(external_image_id)
     limit = int(validation.in_range("MaxFaces", max_faces, 1, 100)) if max_faces is not None else 100
     quality = check_filter(quality_filter)
+    attributes = check_attributes(detection_attributes or ["DEFAULT"])
     decoded = services.engine.decode(image)
-    faces = services.engine.analyze(decoded, detection_attributes or ["DEFAULT"])  # largest first
+    faces = services.engine.analyze(decoded, attributes)  # largest first
     unindexed: list[UnindexedFace] = []
     accepted: list[AnalyzedFace] = []
     for face in faces:

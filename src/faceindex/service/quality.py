@@ -30,8 +30,9 @@ BARS = {
 FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 
 
-def check_filter(value: str | None) -> str:
-    value = value or "AUTO"
+def check_filter(value: str | None, default: str = "AUTO") -> str:
+    """The filter named, or `default` when none is given; "" and unknown names are refused."""
+    value = default if value is None else value
     if value not in FILTERS:
         raise InvalidParameter(f"QualityFilter must be one of {', '.join(FILTERS)}")
     return value

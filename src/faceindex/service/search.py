@@ -187,15 +187,16 @@ def list_faces(
 ) -> ListFacesResult:
     collection = open_collection(services, collection_id, check_version=False)
     limit = validation.max_results(max_results, 1000)
-    after = int(decode_token(next_token, 0))
     user = validation.user_id(user_id) if user_id is not None else None
     ids = validation.face_ids(face_ids, 4096) if face_ids is not None else None
+    request = {"operation": "ListFaces", "collection": collection_id, "user": user, "faces": ids}
+    after = int(decode_token(next_token, 0, request))
     records = services.store.list_faces(collection, after, limit + 1, user, ids)
     page, more = records[:limit], len(records) > limit
     return ListFacesResult(
         Faces=tuple(face_view(r) for r in page),
         FaceModelVersion=collection.face_model_version,
-        NextToken=encode_token(page[-1].row_id) if more else None,
+        NextToken=encode_token(page[-1].row_id, request) if more else None,
     )
 
 

@@ -118,9 +118,10 @@ def list_users(
 ) -> ListUsersResult:
     collection = open_collection(services, collection_id, check_version=False)
     limit = int(validation.in_range("MaxResults", max_results, 1, 500)) if max_results is not None else 100
-    users = services.store.list_users(collection, str(decode_token(next_token, "")), limit + 1)
+    request = {"operation": "ListUsers", "collection": collection_id}
+    users = services.store.list_users(collection, str(decode_token(next_token, "", request)), limit + 1)
     page, more = users[:limit], len(users) > limit
-    return ListUsersResult(tuple(User(u) for u in page), encode_token(page[-1]) if more else None)
+    return ListUsersResult(tuple(User(u) for u in page), encode_token(page[-1], request) if more else None)
 
 
 def associate_faces(

@@ -42,7 +42,7 @@ async def endpoint(request: Request) -> Response:
             raise AccessDenied(f"User: {key.access_key_id} is not authorized to perform: rekognition:{operation}")
         try:
             params: Any = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # nested past the interpreter's depth
             raise model.SerializationError("The request body is not valid JSON.") from None
         decoded = model.decode_input(params, operation_model)
         result = await state.run(HANDLERS[operation], decoded)
