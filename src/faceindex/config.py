@@ -59,6 +59,10 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    max_db_bytes: int = 0  # a cap on faceindex.db (0: none); writes past it are ServiceUnavailableException
+    min_free_bytes: int = 16 * 1024 * 1024  # /readyz is 503 below this much room on the disk (or under the cap)
+    metrics_auth: str = "none"  # none | key (any active access key, HTTP Basic as the REST API)
+    metrics_collections: bool = False  # name each collection in /metrics (its faces); off: totals only
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -95,6 +99,17 @@ class Settings:
             raise InvalidParameter(
                 "FACEINDEX_MAX_IN_FLIGHT >= 1, FACEINDEX_MAX_WAITING >= 0, FACEINDEX_MAX_BODY_BYTES >= 1024"
             )
+        if self.metrics_auth not in ("none", "key"):
+            raise InvalidParameter(f"FACEINDEX_METRICS_AUTH must be none or key, not {self.metrics_auth!r}")
+        if self.metrics_auth == "key" and self.auth != "sigv4":
+            raise InvalidParameter("FACEINDEX_METRICS_AUTH=key needs FACEINDEX_AUTH=sigv4 (keys are not checked)")
+        if self.min_free_bytes < 0 or self.max_db_bytes < 0:
+            raise InvalidParameter("FACEINDEX_MIN_FREE_BYTES and FACEINDEX_MAX_DB_BYTES must be >= 0")
+        if self.max_db_bytes and self.max_db_bytes <= self.min_free_bytes:  # /readyz would never be ready
+            raise InvalidParameter(
+                f"FACEINDEX_MAX_DB_BYTES ({self.max_db_bytes}) must be 0 (no cap) or above "
+                f"FACEINDEX_MIN_FREE_BYTES ({self.min_free_bytes})"
+            )
         self.bucket_folders()
 
     def accepted_regions(self) -> frozenset[str]:
@@ -128,6 +143,10 @@ def _read_file(path: Path) -> dict[str, str]:
 
 
 def _coerce(name: str, raw: str, kind: object) -> object:
+    if kind in (bool, "bool"):
+        if raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be true or false, not {raw!r}")
+        return raw.strip().lower() in ("true", "1", "yes")
     if kind in (int, "int"):
         try:
             return int(raw)

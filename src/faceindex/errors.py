@@ -19,6 +19,9 @@ parameter, never image bytes or descriptors.
     ├── InvalidS3Object           Image.S3Object cannot be read (InvalidS3ObjectException)
     ├── AccessDenied              the access key may not call this operation (AccessDeniedException)
     ├── Throttled                 the server is at its concurrency limit (ThrottlingException)
+    ├── ServiceUnavailable        the disk failed a write: retry later (ServiceUnavailableException, HTTP 503)
+    │   └── DiskFull              no room: the disk is full or the database at its cap (max_db_bytes)
+    ├── ResourceInUse             the data folder is served by another process (ResourceInUseException)
     └── ModelError                the model pack could not be read, built or loaded
         └── ModelFormatError      a `.dat` file is not the network we expect
 """
@@ -90,6 +93,21 @@ class AccessDenied(FaceIndexError):
 
 class Throttled(FaceIndexError):
     code = "ThrottlingException"
+
+
+class ServiceUnavailable(FaceIndexError):
+    """The store could not write (disk full, I/O error); nothing was written. Not one of Rekognition's
+    modelled codes: the adapters answer HTTP 503, which every AWS SDK retries with back-off."""
+
+    code = "ServiceUnavailableException"
+
+
+class DiskFull(ServiceUnavailable):
+    pass
+
+
+class ResourceInUse(FaceIndexError):
+    code = "ResourceInUseException"
 
 
 class ModelError(FaceIndexError):

@@ -72,7 +72,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         state = ServerState(
             services=opened,
             keys=KeyStore(opened.store, settings.data_dir),
-            metrics=Metrics(opened.store),
+            metrics=Metrics(opened.store, settings.metrics_collections),
             limit=ConcurrencyLimit(settings.max_in_flight, settings.max_waiting),
         )
         app.state.server = state
@@ -113,16 +113,22 @@ async def healthz() -> dict[str, str]:
 
 
 async def readyz(request: Request) -> Response:
-    """The store is open and every model is loaded."""
+    """The store is open, every model is loaded and there is room to write (`min_free_bytes`)."""
     state: ServerState | None = getattr(request.app.state, "server", None)
     if state is None or not state.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
+    store, settings = state.services.store, state.services.settings
+    problem = await anyio.to_thread.run_sync(store.room_problem, settings.min_free_bytes)
+    if problem is not None:
+        return JSONResponse({"status": "not ready", "reason": problem}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics; with `metrics_auth=key`, for any active access key (HTTP Basic)."""
     state: ServerState = request.app.state.server
+    if state.services.settings.metrics_auth == "key":
+        rest._authenticate(state, request)  # the REST API's Basic check: rest.Unauthorized is a 401
     data = await anyio.to_thread.run_sync(generate_latest, state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)
 

@@ -12,9 +12,11 @@ from faceindex.cli import output
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
 from faceindex.service.keys import ALL_OPERATIONS, AccessKey, KeyStore
+from faceindex.store.sqlite import files
 from faceindex.store.sqlite.store import SqliteStore
 
 COMMANDS = ("serve", "keys")
+FIRST_KEY_FILE = "first-key.json"  # the first key's secret when stderr is not a terminal
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -99,7 +101,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         auth="none" if args.no_auth else settings.auth,
     )
     settings.validate()
-    serve(settings, on_start=lambda: _banner(settings, _first_key(settings) if settings.auth == "sigv4" else None))
+    files.private_folder(settings.data_dir)
+    with files.serve_lock(settings.data_dir):  # before binding: a second server on this folder stops here
+        serve(settings, on_start=lambda: _banner(settings, _first_key(settings) if settings.auth == "sigv4" else None))
     return 0
 
 
@@ -115,12 +119,21 @@ def _first_key(settings: Settings) -> AccessKey | None:
 
 
 def _banner(settings: Settings, key: AccessKey | None) -> None:
+    """How to call the server. A first key's secret is shown only on a terminal: a log (journald,
+    docker logs, CI) is read by more people and kept longer, so there it goes to a 0600 file."""
     url = f"http://{settings.host}:{settings.port}"
     key_id = key.access_key_id if key else "<access key id>"
     secret = key.secret_access_key if key else "<secret>"
     lines = [f"faceindex: Rekognition's API at {url} (data in {settings.data_dir}, auth {settings.auth})"]
-    if key:
+    if key and sys.stderr.isatty():
         lines.append(f"  a first access key was created: {key_id} / {secret}  (shown once: keep it now)")
+    elif key:
+        secret_file = settings.data_dir / FIRST_KEY_FILE
+        body = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+        files.write_private(secret_file, json.dumps(body).encode())
+        secret = f"<SecretAccessKey in {secret_file}>"
+        lines.append(f"  a first access key was created: {key_id}; its secret is in {secret_file} (mode 0600:")
+        lines.append("  keep it elsewhere, then delete the file)")
     elif settings.auth == "sigv4":
         lines.append("  make keys with `faceindex keys create`")
     lines += [

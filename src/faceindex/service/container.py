@@ -32,6 +32,6 @@ class Services:
 
 
 def open_services(settings: Settings, engine: FaceEngine | None = None) -> Services:
-    store = SqliteStore(settings.data_dir / "faceindex.db")
+    store = SqliteStore(settings.data_dir / "faceindex.db", max_bytes=settings.max_db_bytes)
     indexes = CollectionIndexes(store, settings.data_dir / "indexes", settings.vector_index)
     return Services(settings, engine or FaceEngine(settings), store, indexes)

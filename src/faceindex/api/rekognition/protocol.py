@@ -56,7 +56,7 @@ async def endpoint(request: Request) -> Response:
         response = error_response(error.code, error.message, error.status)
     except FaceIndexError as error:
         outcome = error.code
-        status = 500 if error.code == "InternalServerError" else 400
+        status = {"InternalServerError": 500, "ServiceUnavailableException": 503}.get(error.code, 400)
         response = error_response(error.code, error.message, status)
     except Exception:
         logs.SERVER.exception("unexpected error", extra={"fields": {"request_id": request.state.request_id}})

@@ -2,10 +2,13 @@
 
 Every write is one transaction; with `synchronous=FULL` an acknowledged write survives kill -9 and
 power loss. Each thread gets its own connection, so readers never wait for a writer (WAL).
+A full disk or a failed write is `ServiceUnavailable` (the transaction is rolled back whole); the
+database file and its -wal and -shm are 0600 in a 0700 folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -13,13 +16,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
+from faceindex.errors import Conflict, DiskFull, ResourceAlreadyExists, ResourceNotFound, ServiceUnavailable
 from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
+from faceindex.store.sqlite import files
 from faceindex.store.sqlite.schema import migrate
 from faceindex.types import BoundingBox
 
@@ -30,39 +34,88 @@ _FACE_COLUMNS = (
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 0) -> None:
+        """`max_bytes`: a cap on the database's size (0: none); writes past it are ServiceUnavailable."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        files.private_folder(path.parent)
+        files.private_file(path)  # before SQLite opens it: its -wal and -shm get the database file's mode
+        for kept in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if kept.exists():  # left by an earlier version, maybe with a looser mode
+                files.private_file(kept)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        migrate(self._connection())
+        self._full: tuple[str, int] | None = None  # the room that ran out at the last failed write
+        with _storage_errors():
+            migrate(self._connection())
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            with _storage_errors():
+                connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, factory=_Connection)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
+            if self.max_bytes:
+                page_size = int(connection.execute("PRAGMA page_size").fetchone()[0])
+                connection.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page_size)}")
             self._local.connection = connection
         return connection
 
-    @contextmanager
+    @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
         with self._write_lock:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
+                connection.execute("COMMIT")
+            except BaseException as error:
+                if connection.in_transaction:  # SQLite itself rolls back after most disk-full errors
+                    connection.execute("ROLLBACK")
+                if isinstance(error, DiskFull):
+                    self._full = self._tightest_room()
                 raise
-            connection.execute("COMMIT")
+            self._full = None
+
+    def room_problem(self, min_free_bytes: int) -> str | None:
+        """Why writes fail or are about to for lack of room, or None: less than `min_free_bytes` left
+        on the data folder's file system or under the size cap, or the last write found no room and
+        that room has not grown since."""
+        disk, cap = self._room()
+        if disk < min_free_bytes:
+            return f"the data folder's file system has {_mib(disk)} free; writes need at least {_mib(min_free_bytes)}"
+        if cap is not None and cap < min_free_bytes:
+            return f"the database has {_mib(cap)} left under its cap of {_mib(self.max_bytes)} (max_db_bytes)"
+        if self._full is not None:
+            kind, left = self._full
+            if (disk if kind == "disk" else cap or 0) <= left:  # nothing freed since
+                return f"the last write found no room {'on the disk' if kind == 'disk' else 'under max_db_bytes'}"
+        return None
+
+    def _room(self) -> tuple[int, int | None]:
+        """(bytes free on the data folder's file system, bytes left under the cap or None)."""
+        disk = files.free_bytes(self.path.parent)
+        if not self.max_bytes:
+            return disk, None
+        db = self._connection()
+        page_size, pages, unused, max_pages = (
+            int(db.execute(f"PRAGMA {name}").fetchone()[0])
+            for name in ("page_size", "page_count", "freelist_count", "max_page_count")
+        )
+        return disk, (max_pages - pages + unused) * page_size
+
+    def _tightest_room(self) -> tuple[str, int]:
+        """Which room ran out ("disk" or "cap") and how much of it is left."""
+        disk, cap = self._room()
+        return ("cap", cap) if cap is not None and cap < disk else ("disk", disk)
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:
-            connection.close()
+            with contextlib.suppress(sqlite3.Error):  # a checkpoint that cannot run on a full disk waits
+                connection.close()
             self._local.connection = None
 
     # --- collections ---------------------------------------------------------------------
@@ -448,6 +501,40 @@ class SqliteStore:
                 (when, access_key_id),
             )
             return cursor.rowcount == 1
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements raise ServiceUnavailable when the disk is full or fails."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        with _storage_errors():
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        with _storage_errors():
+            return super().executemany(sql, parameters)
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+        if code == sqlite3.SQLITE_FULL:
+            raise DiskFull(
+                "The server has no room to store this (its disk is full, or the database is at its size cap):"
+                " nothing was written and earlier data is intact. Retry once space is freed."
+            ) from None
+        if code == sqlite3.SQLITE_IOERR:
+            raise ServiceUnavailable(
+                "The server's disk failed a read or write (I/O error): nothing was written. Retry later."
+            ) from None
+        raise
+
+
+def _mib(size: int) -> str:
+    return f"{max(size, 0) / 2**20:.1f} MiB"
 
 
 def _row_vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
