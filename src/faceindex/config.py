@@ -6,6 +6,7 @@ The file is named by FACEINDEX_CONFIG; its keys are the field names below (`data
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -54,6 +55,10 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024  # a 5 MB image is ~6.7 MB as base64 JSON
     max_in_flight: int = 4  # requests running at once; the engine uses every core for each
     max_waiting: int = 32  # requests queued beyond that; more get ThrottlingException
+    max_connections: int = 1000  # open connections, kept below the file limit; at the cap the idlest one closes
+    header_timeout_s: float = 10.0  # a request's line and headers must arrive within this
+    body_timeout_s: float = 60.0  # and its whole body within this (else 408 RequestTimeoutException)
+    shutdown_grace_s: float = 20.0  # SIGTERM: requests finish within this, then get ThrottlingException
     buckets: str = ""  # Image.S3Object from local folders: "photos=/srv/photos,other=/data/x"
     s3_endpoint: str = ""  # or from an S3-compatible store (MinIO, Ceph, AWS): its URL
     s3_region: str = "us-east-1"
@@ -110,6 +115,12 @@ class Settings:
                 f"FACEINDEX_MAX_DB_BYTES ({self.max_db_bytes}) must be 0 (no cap) or above "
                 f"FACEINDEX_MIN_FREE_BYTES ({self.min_free_bytes})"
             )
+        timeouts = (self.header_timeout_s, self.body_timeout_s)
+        if self.max_connections < 1 or min(timeouts) <= 0 or self.shutdown_grace_s < 0:
+            raise InvalidParameter(
+                "FACEINDEX_MAX_CONNECTIONS >= 1, FACEINDEX_HEADER_TIMEOUT_S > 0, FACEINDEX_BODY_TIMEOUT_S > 0, "
+                "FACEINDEX_SHUTDOWN_GRACE_S >= 0"
+            )
         self.bucket_folders()
 
     def accepted_regions(self) -> frozenset[str]:
@@ -152,4 +163,12 @@ def _coerce(name: str, raw: str, kind: object) -> object:
             return int(raw)
         except ValueError:
             raise InvalidParameter(f"FACEINDEX_{name.upper()} must be an integer, not {raw!r}") from None
+    if kind in (float, "float"):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be a number of seconds, not {raw!r}")
+        return value
     return raw

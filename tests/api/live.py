@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,12 @@ class LiveServer:
         return self.process.wait(timeout)
 
 
-def start_server(data_dir: Path, cache: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    data_dir: Path,
+    cache: Path,
+    extra_env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,  # e.g. a lower file limit for the server alone
+) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
@@ -99,7 +105,11 @@ def start_server(data_dir: Path, cache: Path, extra_env: dict[str, str] | None =
     server.new_key()  # so the server does not make (and print) a first key
     with log_path.open("wb") as log:
         server.process = subprocess.Popen(
-            [sys.executable, "-m", "faceindex.cli.main", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "faceindex.cli.main", "serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

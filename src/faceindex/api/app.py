@@ -25,7 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from faceindex.api import logs, rest
 from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
+from faceindex.api.refusals import send_refusal
 from faceindex.api.rekognition import protocol
+from faceindex.api.shutdown import Drain, ShutdownGate
 from faceindex.api.state import ServerState
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
@@ -43,21 +45,20 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(settings: Settings, on_start: Callable[[], None] = lambda: None) -> None:
-    """Run the server until SIGINT/SIGTERM, then finish the requests in flight and save the indexes."""
-    import uvicorn
+    """Run the server until SIGINT/SIGTERM, then finish the requests in flight and save the indexes
+    (api/server.py: connection cap, header and body deadlines, the grace period)."""
+    from faceindex.api import server
 
     logs.configure()
     app = create_app(settings)  # refuses no-auth on a non-loopback address
     on_start()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,  # our own access log has the request id, operation and outcome
-        timeout_graceful_shutdown=30,
-        server_header=False,
-    )
+
+    def stop_queued_work() -> None:  # their callers were answered at the end of the grace period
+        state: ServerState | None = getattr(app.state, "server", None)
+        if state is not None:
+            state.limit.close()
+
+    server.run(app, settings, app.state.drain, stop_queued_work)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -101,8 +102,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])
     rest.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.state.drain = Drain()  # what serve() needs to answer every request when it stops
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(rest.Authentication)  # outside BodyLimit: anonymous bodies are never read
+    app.add_middleware(ShutdownGate, drain=app.state.drain)
     app.add_middleware(RequestLog)
     return app
 
@@ -134,33 +137,46 @@ async def metrics(request: Request) -> Response:
 
 
 class BodyLimit:
-    """Read the body first, refusing it once it exceeds the limit (declared or streamed), and answer
-    in the caller's dialect: AWS JSON on the Rekognition endpoint, problem+json elsewhere. Bodies are
-    read whole anyway (JSON, in-memory multipart), so buffering here costs nothing."""
+    """Read the body first, refusing it once it exceeds the limit (declared or streamed) or takes
+    longer than `timeout_s` to arrive, and answer in the caller's dialect: AWS JSON on the Rekognition
+    endpoint, problem+json elsewhere. Bodies are read whole anyway (JSON, in-memory multipart), so
+    buffering here costs nothing."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout_s: float = 60.0) -> None:
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        if b"transfer-encoding" in headers and b"content-length" in headers:
+            # two framings of one body (request smuggling): RFC 9112 6.1 lets a server refuse and close
+            text = "A request may carry Content-Length or Transfer-Encoding, not both."
+            await send_refusal(scope, send, "SerializationException", text, status=400)
+            return
+        declared = headers.get(b"content-length", b"")
         too_large = declared.isdigit() and int(declared) > self.limit
         chunks: list[bytes] = []
         size, more = 0, not too_large
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            too_large = size > self.limit
-            if too_large:
-                break
+        with anyio.move_on_after(self.timeout_s) as deadline:
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                more = message.get("more_body", False)
+                too_large = size > self.limit
+                if too_large:
+                    break
+        if deadline.cancelled_caught:
+            text = f"The request body did not arrive within {self.timeout_s:g} seconds."
+            await send_refusal(scope, send, "RequestTimeoutException", text, status=408)
+            return
         if too_large:
-            await self._refuse(scope, send)
+            text = f"The request body is larger than this server's limit of {self.limit} bytes."
+            await send_refusal(scope, send, "ImageTooLargeException", text, status=400, rest_status=413)
             return
         body, delivered = b"".join(chunks), False
 
@@ -172,22 +188,6 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        message = f"The request body is larger than this server's limit of {self.limit} bytes."
-        state = scope.setdefault("state", {})
-        state["outcome"] = "ImageTooLargeException"
-        if scope.get("path") == "/":
-            state["api"] = "rekognition"
-            response: Response = protocol.error_response("ImageTooLargeException", message, 400)
-        else:
-            response = rest.problem_response(413, "ImageTooLargeException", message)
-        response.headers["connection"] = "close"  # the rest of the body is not read
-        await response(scope, self._no_receive, send)
-
-    @staticmethod
-    async def _no_receive() -> Message:
-        return {"type": "http.disconnect"}
 
 
 class RequestLog:

@@ -21,6 +21,11 @@ class ConcurrencyLimit:
         self._limiter = anyio.CapacityLimiter(in_flight)
         self._in_flight, self._waiting = in_flight, waiting
         self._admitted = 0
+        self._closed = False
+
+    def close(self) -> None:
+        """From now on, work that has not started is refused (at shutdown, once its answer was sent)."""
+        self._closed = True
 
     @property
     def busy(self) -> int:
@@ -35,6 +40,11 @@ class ConcurrencyLimit:
             )
         self._admitted += 1
         try:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+            return await anyio.to_thread.run_sync(self._unless_closed, function, *args, limiter=self._limiter)
         finally:
             self._admitted -= 1
+
+    def _unless_closed(self, function: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise Throttled("The server is shutting down; retry the request.")
+        return function(*args)
