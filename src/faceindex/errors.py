@@ -103,7 +103,7 @@ class ServiceUnavailable(FaceIndexError):
 
 
 class DiskFull(ServiceUnavailable):
-    pass
+    """No room to write: the disk is full, or the database is at its cap (max_db_bytes)."""
 
 
 class ResourceInUse(FaceIndexError):
