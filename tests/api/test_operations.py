@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,16 @@ def test_logs_name_requests_but_hold_no_image_or_descriptor(
     server: LiveServer, rekognition: Any, testdata: Path
 ) -> None:
     photo = (testdata / "faces/obama/5.jpg").read_bytes()
-    rekognition.detect_faces(Image={"Bytes": photo})
-    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    detects = [line for line in lines if line.get("operation") == "DetectFaces" and line.get("outcome") == "ok"]
-    assert detects and {"request_id", "duration_ms", "status", "access_key"} <= set(detects[-1])
+    request_id = rekognition.detect_faces(Image={"Bytes": photo})["ResponseMetadata"]["RequestId"]
+    deadline = time.monotonic() + 30  # the access-log line is written just after the response is sent
+    while True:
+        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        detects = [line for line in lines if line.get("request_id") == request_id]
+        if detects or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert detects and detects[0]["operation"] == "DetectFaces" and detects[0]["outcome"] == "ok"
+    assert {"request_id", "duration_ms", "status", "access_key"} <= set(detects[0])
     log = server.log()
     encoded = base64.b64encode(photo).decode()
     assert encoded[1000:1100] not in log and "Bytes" not in log
