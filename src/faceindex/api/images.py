@@ -31,8 +31,12 @@ def _s3_object(location: dict[str, str], settings: Settings) -> ImageInput | Dec
     folders = settings.bucket_folders()
     if bucket in folders:
         root = folders[bucket].resolve()
-        path = (root / key).resolve()
-        if not path.is_relative_to(root) or not path.is_file():  # no escaping the folder with ../
+        try:
+            path = (root / key).resolve()
+            found = path.is_relative_to(root) and path.is_file()  # no escaping the folder with ../
+        except (OSError, ValueError):  # a NUL byte, a name longer than the file system allows
+            found = False
+        if not found:
             raise InvalidS3Object(_NO_OBJECT)
         return path
     if settings.s3_endpoint:
