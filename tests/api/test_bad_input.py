@@ -148,3 +148,19 @@ def _jpeg_with_corrupt_exif() -> bytes:
     tiff = b"II*\x00\x08\x00\x00\x00\x05\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00" + b"\xff" * 20
     payload = b"Exif\x00\x00" + tiff
     return data[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+
+
+def test_text_that_is_not_unicode_is_a_serialization_error(server: LiveServer, admin_key: tuple[str, str]) -> None:
+    """JSON may escape a lone surrogate ("\\ud800"), and Python's parser lets raw UTF-8 surrogates
+    through; neither is text SQLite can store (a token or a tag held one: HTTP 500)."""
+    bodies = [
+        ("CreateUser", b'{"CollectionId": "no-such", "UserId": "u", "ClientRequestToken": "a\\ud800b"}'),
+        ("DeleteUser", b'{"CollectionId": "no-such", "UserId": "u", "ClientRequestToken": "\xed\xa0\x80"}'),
+        ("CreateCollection", b'{"CollectionId": "surrogate-tags", "Tags": {"k": "\\udfff"}}'),
+        ("CreateCollection", b'{"CollectionId": "surrogate-tags", "Tags": {"\\ud800": "v"}}'),
+    ]
+    for operation, body in bodies:
+        status, answer, _ = send(signed(server, admin_key, operation, body))
+        assert (status, answer["__type"]) == (400, "SerializationException"), (operation, body, answer)
+    status, answer, _ = send(signed(server, admin_key, "ListCollections", "{}"))
+    assert "surrogate-tags" not in answer["CollectionIds"]

@@ -61,6 +61,11 @@ def _first_line(report: str) -> str:
 
 
 def _decode(value: Any, shape: Shape, path: str) -> Any:
+    if isinstance(value, str):
+        _check_text(value, path)
+    if isinstance(value, dict):
+        for key in value:
+            _check_text(key, path)
     if shape.type_name == "structure" and isinstance(value, dict):
         assert isinstance(shape, StructureShape)
         out = {}
@@ -88,6 +93,15 @@ def _decode(value: Any, shape: Shape, path: str) -> Any:
     if shape.type_name in ("float", "double") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)  # JSON has one number type; 80 is a valid float
     return value
+
+
+def _check_text(value: str, path: str) -> None:
+    """JSON may escape a lone surrogate ("\\ud800") and Python's parser passes raw UTF-8 surrogates
+    through: neither is Unicode text, and neither can be stored or logged as UTF-8."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise SerializationError(f"{path.rstrip('.') or 'The request body'}: not valid UTF-8 text.") from None
 
 
 def _check_length(length: int, shape: Shape, path: str, maximum: bool = True) -> None:
