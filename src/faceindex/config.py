@@ -1,18 +1,30 @@
-"""Settings, read from the environment (prefix FACEINDEX_) and an optional TOML file, validated once.
+"""Settings, read from an optional TOML file and the environment, checked once; a mistake stops the program.
 
-The file is named by FACEINDEX_CONFIG; its keys are the field names below (`data_dir = "/srv/faces"`,
-`max_bytes = 5242880`); the environment wins over the file.
+The file is named by FACEINDEX_CONFIG and is written in sections (`[server]` then `port = 8080`; every
+setting is in faceindex.example.toml); each setting is also the variable FACEINDEX_<ATTRIBUTE>
+(FACEINDEX_PORT, FACEINDEX_S3_ENDPOINT), and the environment wins over the file. An unknown key, section
+or FACEINDEX_ variable is refused with the closest valid name, and every error names where the value
+came from (`server.port in /etc/faceindex.toml`, or the variable).
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import difflib
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
 from faceindex.errors import InvalidParameter
+
+# TOML has a `5` where a name (`landmarks = "5"`) is meant; NaN is no duration; no key is ignored
+_VALUES = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+PREFIX = "FACEINDEX_"
 
 
 def _default_data() -> Path:
@@ -25,6 +37,7 @@ def _default_cache() -> Path:
     return Path(base) / "faceindex" / "models"
 
 
+@with_config(_VALUES)
 @dataclass(frozen=True)
 class ImageLimits:
     """Rekognition's documented limits are the defaults."""
@@ -35,6 +48,7 @@ class ImageLimits:
     min_side: int = 80
 
 
+@with_config(_VALUES)
 @dataclass(frozen=True)
 class Settings:
     model_cache: Path = field(default_factory=_default_cache)
@@ -68,107 +82,210 @@ class Settings:
     min_free_bytes: int = 16 * 1024 * 1024  # /readyz is 503 below this much room on the disk (or under the cap)
     metrics_auth: str = "none"  # none | key (any active access key, HTTP Basic as the REST API)
     metrics_collections: bool = False  # name each collection in /metrics (its faces); off: totals only
+    cors_origins: str = ""  # browser origins that may call the APIs, comma-separated ("https://app.example")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of FACEINDEX_CONFIG's file and the FACEINDEX_ variables of `environ` (os.environ)."""
         env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        sources: dict[str, str] = {}
+        problems = _unknown_variables(env)
         if env.get("FACEINDEX_CONFIG"):
-            env = {**_read_file(Path(env["FACEINDEX_CONFIG"])), **env}
-        kwargs: dict[str, object] = {}
-        for f in fields(cls):
-            raw = env.get(f"FACEINDEX_{f.name.upper()}")
-            if raw is None or f.name == "limits":
-                continue
-            kwargs[f.name] = Path(raw) if f.name in ("model_cache", "data_dir") else _coerce(f.name, raw, f.type)
-        limits = {}
-        for f in fields(ImageLimits):
-            raw = env.get(f"FACEINDEX_{f.name.upper()}")
-            if raw is not None:
-                limits[f.name] = _coerce(f.name, raw, "int")
-        settings = cls(**kwargs, limits=ImageLimits(**limits))  # type: ignore[arg-type]
-        settings.validate()
+            path = Path(env["FACEINDEX_CONFIG"])
+            problems += _read_file(path, values)
+            sources = {name: f"{_dotted(name)} in {path}" for name in values}  # each read from a section
+        for name in setting_names():
+            if (raw := env.get(variable(name))) is not None:
+                values[name], sources[name] = raw, variable(name)
+        if problems:
+            raise InvalidParameter("; ".join(problems))
+
+        def source(name: str) -> str:
+            return sources.get(name) or variable(name)
+
+        settings = _typed(values, source)
+        settings.validate(source)
         return settings
 
-    def validate(self) -> None:
-        if self.detector not in ("blazeface", "mmod", "hog"):
-            raise InvalidParameter(f"FACEINDEX_DETECTOR must be blazeface, mmod or hog, not {self.detector!r}")
-        if self.landmarks not in ("mesh", "5", "68"):
-            raise InvalidParameter(f"FACEINDEX_LANDMARKS must be mesh, 5 or 68, not {self.landmarks!r}")
-        if self.vector_index not in ("auto", "exact", "hnsw"):
-            raise InvalidParameter(f"FACEINDEX_VECTOR_INDEX must be auto, exact or hnsw, not {self.vector_index!r}")
-        if not 0 <= self.detector_upsample <= 2:
-            raise InvalidParameter("FACEINDEX_DETECTOR_UPSAMPLE must be 0, 1 or 2")
-        if self.auth not in ("sigv4", "none"):
-            raise InvalidParameter(f"FACEINDEX_AUTH must be sigv4 or none, not {self.auth!r}")
-        if self.max_in_flight < 1 or self.max_waiting < 0 or self.max_body_bytes < 1024:
-            raise InvalidParameter(
-                "FACEINDEX_MAX_IN_FLIGHT >= 1, FACEINDEX_MAX_WAITING >= 0, FACEINDEX_MAX_BODY_BYTES >= 1024"
-            )
-        if self.metrics_auth not in ("none", "key"):
-            raise InvalidParameter(f"FACEINDEX_METRICS_AUTH must be none or key, not {self.metrics_auth!r}")
+    def validate(self, source: Callable[[str], str] | None = None) -> None:
+        """Refuse values no part of the program can use; `source` names a setting where it was given."""
+        name = source or variable
+        choices = {
+            "detector": ("blazeface", "mmod", "hog"),
+            "landmarks": ("mesh", "5", "68"),
+            "vector_index": ("auto", "exact", "hnsw"),
+            "auth": ("sigv4", "none"),
+            "metrics_auth": ("none", "key"),
+        }
+        for setting, allowed in choices.items():
+            if (value := getattr(self, setting)) not in allowed:
+                options = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+                raise InvalidParameter(f"{name(setting)} must be {options}, not {value!r}")
+        lowest = {"detector_upsample": 0, "threads": 0, "port": 1, "max_body_bytes": 1024, "max_in_flight": 1}
+        lowest |= {"max_waiting": 0, "max_connections": 1, "shutdown_grace_s": 0, "max_db_bytes": 0}
+        lowest |= {"min_free_bytes": 0} | {f"limits.{f.name}": 1 for f in dataclasses.fields(ImageLimits)}
+        highest = {"detector_upsample": 2, "port": 65535}
+        for setting, low in lowest.items():
+            value = cast(float, _attribute(self, setting))
+            if not low <= value <= highest.get(setting, value):
+                bound = f"from {low} to {highest[setting]}" if setting in highest else f"at least {low}"
+                raise InvalidParameter(f"{name(setting)} must be {bound}, not {value}")
+        for setting in ("header_timeout_s", "body_timeout_s"):
+            if getattr(self, setting) <= 0:
+                raise InvalidParameter(f"{name(setting)} must be above 0 seconds")
         if self.metrics_auth == "key" and self.auth != "sigv4":
-            raise InvalidParameter("FACEINDEX_METRICS_AUTH=key needs FACEINDEX_AUTH=sigv4 (keys are not checked)")
-        if self.min_free_bytes < 0 or self.max_db_bytes < 0:
-            raise InvalidParameter("FACEINDEX_MIN_FREE_BYTES and FACEINDEX_MAX_DB_BYTES must be >= 0")
+            raise InvalidParameter(
+                f"{name('metrics_auth')} is key, which needs {name('auth')} sigv4 (with none no key is checked)"
+            )
         if self.max_db_bytes and self.max_db_bytes <= self.min_free_bytes:  # /readyz would never be ready
             raise InvalidParameter(
-                f"FACEINDEX_MAX_DB_BYTES ({self.max_db_bytes}) must be 0 (no cap) or above "
-                f"FACEINDEX_MIN_FREE_BYTES ({self.min_free_bytes})"
+                f"{name('max_db_bytes')} ({self.max_db_bytes}) must be 0 (no cap) or above "
+                f"{name('min_free_bytes')} ({self.min_free_bytes})"
             )
-        timeouts = (self.header_timeout_s, self.body_timeout_s)
-        if self.max_connections < 1 or min(timeouts) <= 0 or self.shutdown_grace_s < 0:
-            raise InvalidParameter(
-                "FACEINDEX_MAX_CONNECTIONS >= 1, FACEINDEX_HEADER_TIMEOUT_S > 0, FACEINDEX_BODY_TIMEOUT_S > 0, "
-                "FACEINDEX_SHUTDOWN_GRACE_S >= 0"
-            )
-        self.bucket_folders()
+        self.bucket_folders(name("buckets"))
 
     def accepted_regions(self) -> frozenset[str]:
         """The regions a SigV4 credential scope may name."""
         listed = {part.strip() for part in self.signing_regions.split(",") if part.strip()}
         return frozenset(listed or {self.region})
 
-    def bucket_folders(self) -> dict[str, Path]:
+    def bucket_folders(self, source: str = "FACEINDEX_BUCKETS") -> dict[str, Path]:
         """FACEINDEX_BUCKETS parsed: bucket name -> local folder."""
         folders = {}
         for item in filter(None, (part.strip() for part in self.buckets.split(","))):
             name, sep, folder = item.partition("=")
             if not sep or not name.strip() or not folder.strip():
-                raise InvalidParameter(f"FACEINDEX_BUCKETS items are name=/folder, not {item!r}")
+                raise InvalidParameter(f"{source} items are name=/folder, not {item!r}")
             folders[name.strip()] = Path(folder.strip())
         return folders
 
 
-def _read_file(path: Path) -> dict[str, str]:
-    """A TOML settings file as FACEINDEX_ variables (nested tables are flattened: [limits] max_bytes)."""
+def _same(*keys: str) -> dict[str, str]:
+    return {key: key for key in keys}
+
+
+# The file's sections: key in the file -> the setting (Settings attribute) it fills.
+SECTIONS: dict[str, dict[str, str]] = {
+    "engine": _same("model_cache", "detector", "detector_upsample", "landmarks", "threads"),
+    "store": _same("data_dir", "vector_index", "max_db_bytes", "min_free_bytes"),
+    "server": _same("host", "port", "auth", "region", "signing_regions", "account_id", "max_body_bytes")
+    | _same("max_in_flight", "max_waiting", "max_connections", "header_timeout_s", "body_timeout_s")
+    | _same("shutdown_grace_s", "cors_origins"),
+    "s3": {"buckets": "buckets", "endpoint": "s3_endpoint", "region": "s3_region"}
+    | {"access_key_id": "s3_access_key_id", "secret_access_key": "s3_secret_access_key"},
+    "limits": {f.name: f"limits.{f.name}" for f in dataclasses.fields(ImageLimits)},
+    "metrics": {"auth": "metrics_auth", "collections": "metrics_collections"},
+}
+
+# FACEINDEX_ variables that are not settings: read elsewhere, or by the tests and the Makefile
+OTHER_VARIABLES = frozenset(
+    {"FACEINDEX_CONFIG", "FACEINDEX_MASTER_KEY", "FACEINDEX_TESTDATA", "FACEINDEX_FUZZ_SEED", "FACEINDEX_FUZZ_SCALE"}
+)
+
+
+def setting_names() -> list[str]:
+    """Every setting as the program reads it: `port`, `limits.max_bytes`."""
+    top = [f.name for f in dataclasses.fields(Settings) if f.name != "limits"]
+    return top + [f"limits.{f.name}" for f in dataclasses.fields(ImageLimits)]
+
+
+def variable(name: str) -> str:
+    """A setting's environment variable: port -> FACEINDEX_PORT, limits.max_bytes -> FACEINDEX_MAX_BYTES."""
+    return PREFIX + name.rpartition(".")[2].upper()
+
+
+def _dotted(name: str) -> str | None:
+    """A setting as the file writes it: s3_endpoint -> s3.endpoint, limits.max_bytes -> limits.max_bytes."""
+    return next((f"{s}.{key}" for s, keys in SECTIONS.items() for key, n in keys.items() if n == name), None)
+
+
+def _unknown_variables(env: Mapping[str, str]) -> list[str]:
+    known = {variable(name) for name in setting_names()} | OTHER_VARIABLES
+    problems = []
+    for given in sorted(key for key in env if key.upper().startswith(PREFIX) and key not in known):
+        section, _, key = given[len(PREFIX) :].lower().partition("__")  # pydantic-settings' nested form
+        nested = SECTIONS.get(section, {}).get(key)
+        close = _closest(given[len(PREFIX) :].upper(), sorted(name[len(PREFIX) :] for name in known))  # not by prefix
+        guess = variable(nested) if nested else close and PREFIX + close
+        problems.append(f"{given} is not a setting{_hint(guess)}")
+    return problems
+
+
+def _read_file(path: Path, values: dict[str, object]) -> list[str]:
+    """The file's settings into `values`; what is wrong in it, each with the file's name."""
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InvalidParameter(f"FACEINDEX_CONFIG {path}: {error}") from None
-    flat: dict[str, str] = {}
-    for key, value in data.items():
-        items = value.items() if isinstance(value, dict) else [(key, value)]
-        for name, item in items:
-            flat[f"FACEINDEX_{str(name).upper()}"] = str(item)
-    return flat
+    problems = []
+    for section, table in data.items():
+        if section not in SECTIONS:
+            problems.append(_misplaced(section, isinstance(table, dict), path))
+        elif not isinstance(table, dict):
+            problems.append(f"{section} in {path} must be a table: [{section}] then its settings")
+        else:
+            for key, value in table.items():
+                if key in SECTIONS[section]:
+                    values[SECTIONS[section][key]] = value
+                else:
+                    problems.append(f"{section}.{key} in {path} is not a setting{_hint(_closest_key(key, section))}")
+    return problems
 
 
-def _coerce(name: str, raw: str, kind: object) -> object:
-    if kind in (bool, "bool"):
-        if raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be true or false, not {raw!r}")
-        return raw.strip().lower() in ("true", "1", "yes")
-    if kind in (int, "int"):
-        try:
-            return int(raw)
-        except ValueError:
-            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be an integer, not {raw!r}") from None
-    if kind in (float, "float"):
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise InvalidParameter(f"FACEINDEX_{name.upper()} must be a number of seconds, not {raw!r}")
-        return value
-    return raw
+def _misplaced(key: str, is_table: bool, path: Path) -> str:
+    """An unknown top-level key: a misspelt section, a setting outside its section, or neither."""
+    if is_table:
+        return f"{key} in {path} is not a section{_hint(_closest(key, list(SECTIONS)))}"
+    if dotted := _dotted(key) or _dotted(f"limits.{key}"):  # a flat key, as files were once written
+        return f"{key} in {path} belongs in a section: write it as {dotted} ([{dotted.split('.')[0]}] then {key} = …)"
+    return f"{key} in {path} is not a setting{_hint(_closest_key(key, ''))}"
+
+
+def _closest_key(key: str, section: str) -> str | None:
+    """The closest `section.key`: in the same section first, then in any (a setting in the wrong section)."""
+    if same := _closest(key, list(SECTIONS.get(section, {}))):
+        return f"{section}.{same}"
+    everywhere = [f"{s}.{k}" for s, keys in SECTIONS.items() for k in keys]
+    by_key = {dotted.partition(".")[2]: dotted for dotted in reversed(everywhere)}  # the first section wins
+    close = _closest(key, list(by_key))
+    return by_key[close] if close else None
+
+
+def _closest(word: str, names: list[str]) -> str | None:
+    return next(iter(difflib.get_close_matches(word, names, n=1)), None)
+
+
+def _hint(guess: str | None) -> str:
+    return f"; did you mean {guess}?" if guess else ""
+
+
+def _typed(values: Mapping[str, object], source: Callable[[str], str]) -> Settings:
+    """Settings from text and TOML values, each converted to its attribute's type."""
+    top: dict[str, object] = {}
+    limits: dict[str, object] = {}
+    for name, value in values.items():
+        part, _, sub = name.partition(".")
+        if sub:
+            limits[sub] = value
+        else:
+            top[part] = (
+                os.path.expanduser(value) if part in ("data_dir", "model_cache") and isinstance(value, str) else value
+            )
+    try:
+        return TypeAdapter(Settings).validate_python({**top, "limits": limits})
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"])
+            message = str(problem["msg"])
+            shown = "" if "secret" in name else f", not {problem['input']!r}"  # a secret is never repeated
+            problems.append(f"{source(name)}: {message[:1].lower()}{message[1:]}{shown}")
+        raise InvalidParameter("; ".join(problems)) from None
+
+
+def _attribute(settings: Settings, name: str) -> object:
+    value: object = settings
+    for part in name.split("."):
+        value = getattr(value, part)
+    return value

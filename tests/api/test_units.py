@@ -1,4 +1,5 @@
-"""Server pieces without a live server: settings files, SigV4 canonicalisation, the compatibility doc."""
+"""Server pieces without a live server: SigV4 canonicalisation, the signing regions, the compatibility doc
+(settings files: tests/test_config.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from botocore.credentials import Credentials
 
 from faceindex.api.rekognition.sigv4 import AuthError, SignedRequest, verify
 from faceindex.config import Settings
-from faceindex.errors import InvalidParameter
 from faceindex.service.keys import AccessKey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,21 +67,6 @@ def test_signing_regions_setting() -> None:
     assert Settings().accepted_regions() == {"us-east-1"}
     assert Settings(region="eu-west-3").accepted_regions() == {"eu-west-3"}
     assert Settings(signing_regions="us-east-1, eu-west-1").accepted_regions() == {"us-east-1", "eu-west-1"}
-
-
-def test_settings_file_with_environment_overrides(tmp_path: Path) -> None:
-    config = tmp_path / "faceindex.toml"
-    config.write_text('port = 9000\nhost = "127.0.0.2"\nbuckets = "photos=/srv/photos"\n[limits]\nmax_bytes = 1000\n')
-    settings = Settings.from_env({"FACEINDEX_CONFIG": str(config), "FACEINDEX_PORT": "9100"})
-    assert (settings.port, settings.host, settings.limits.max_bytes) == (9100, "127.0.0.2", 1000)
-    assert settings.bucket_folders() == {"photos": Path("/srv/photos")}
-    config.write_text("port = [")
-    with pytest.raises(InvalidParameter, match="FACEINDEX_CONFIG"):
-        Settings.from_env({"FACEINDEX_CONFIG": str(config)})
-    with pytest.raises(InvalidParameter, match="FACEINDEX_BUCKETS"):
-        Settings.from_env({"FACEINDEX_BUCKETS": "no-folder"})
-    with pytest.raises(InvalidParameter, match="FACEINDEX_AUTH"):
-        Settings.from_env({"FACEINDEX_AUTH": "maybe"})
 
 
 def test_compatibility_matrix_is_generated_and_current() -> None:
