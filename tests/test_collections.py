@@ -66,6 +66,18 @@ def test_collection_lifecycle(services: Services) -> None:
         collections.list_collections(services, next_token="garbage")
 
 
+def test_tags_that_are_not_unicode_text_are_refused(services: Services) -> None:
+    """A lone surrogate passes JSON parsers (the REST API's too) but cannot be stored as UTF-8 (it was a 500)."""
+    for tags in ({"k": "a\ud800"}, {"\udfff": "v"}):
+        with pytest.raises(InvalidParameter, match="tag"):
+            collections.create_collection(services, "tagged", tags=tags)
+        assert collections.list_collections(services).CollectionIds == ()
+    created = collections.create_collection(services, "tagged", tags={"k": "\u00e9t\u00e9 \U0001f600"})
+    with pytest.raises(InvalidParameter, match="tag"):
+        collections.tag_resource(services, created.CollectionArn, {"k": "\ud800"})
+    assert collections.list_tags(services, created.CollectionArn) == {"k": "\u00e9t\u00e9 \U0001f600"}
+
+
 def test_index_search_list_delete(services: Services, testdata: Path) -> None:
     collections.create_collection(services, "people")
     obama = _index(services, testdata, "faces/obama/1.jpg", "obama_1")

@@ -115,8 +115,13 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     if not isinstance(tags, dict) or len(tags) > 200:
         raise InvalidParameter("Tags must be a map of at most 200 keys")
     for key, value in tags.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.startswith("aws:"):
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= 128
+            or key.startswith("aws:")
+            or not validation.is_text(key)
+        ):
             raise InvalidParameter(f"tag key {key!r} is not valid")
-        if not isinstance(value, str) or len(value) > 256:
+        if not isinstance(value, str) or len(value) > 256 or not validation.is_text(value):
             raise InvalidParameter(f"tag value for {key!r} is not valid")
     return tags

@@ -12,6 +12,16 @@ _USER_ID = re.compile(r"[a-zA-Z0-9_.\-:]{1,128}")
 _FACE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def is_text(value: str) -> bool:
+    """False for a string holding a lone surrogate ("\\ud800"): JSON parsers let one through, but it
+    is not Unicode text and UTF-8 (SQLite, logs) cannot hold it."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def collection_id(value: str) -> str:
     if not isinstance(value, str) or not _COLLECTION_ID.fullmatch(value):
         raise InvalidParameter("CollectionId must be 1-255 characters of a-z, A-Z, 0-9, '_', '.' or '-'")

@@ -20,6 +20,7 @@ from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from faceindex.errors import InvalidParameter
+from faceindex.service import validation
 
 SERVICE = "rekognition"
 
@@ -98,10 +99,8 @@ def _decode(value: Any, shape: Shape, path: str) -> Any:
 def _check_text(value: str, path: str) -> None:
     """JSON may escape a lone surrogate ("\\ud800") and Python's parser passes raw UTF-8 surrogates
     through: neither is Unicode text, and neither can be stored or logged as UTF-8."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise SerializationError(f"{path.rstrip('.') or 'The request body'}: not valid UTF-8 text.") from None
+    if not validation.is_text(value):
+        raise SerializationError(f"{path.rstrip('.') or 'The request body'}: not valid UTF-8 text.")
 
 
 def _check_length(length: int, shape: Shape, path: str, maximum: bool = True) -> None:
