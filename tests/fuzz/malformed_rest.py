@@ -130,6 +130,7 @@ def _rest_json(rng: random.Random) -> RestRequest:
         "a wrong type": lambda: f'{{"{member}": {rng.choice(list(WRONG_TYPES.values())).decode()}}}'.encode(),
         "unknown members": lambda: valid[:-1] + b', "bogus": {"x": [1, 2]}}',
         "tags that are not strings": lambda: b'{"collection_id": "fuzz-rest-tags", "tags": {"a": [1]}}',
+        "a tag with a lone surrogate": lambda: b'{"collection_id": "fuzz-rest-tags", "tags": {"k": "\\udc00"}}',
     }
     name = rng.choice(sorted(kinds))
     content_type = rng.choice(("application/json", "application/json", "text/plain", "application/json; charset=x"))
