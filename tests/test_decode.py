@@ -136,7 +136,7 @@ def test_arrays_and_wrong_types() -> None:
     assert decode_image(gray).pixels.shape == (100, 120, 3)
     with pytest.raises(InvalidParameter, match="uint8"):
         decode_image(np.zeros((100, 100, 3), np.float32))
-    with pytest.raises(InvalidParameter, match="bytes, a path or an array"):
+    with pytest.raises(InvalidParameter, match="bytes, a path, an array or a PIL image"):
         decode_image(12345)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameter, match="no such file"):
         decode_image("/nonexistent/photo.jpg")

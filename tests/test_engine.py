@@ -151,30 +151,6 @@ def test_detector_finds_small_faces(engine: FaceEngine, testdata: Path) -> None:
     assert found[0].BoundingBox.Width * small.shape[1] < 60
 
 
-def test_public_api_is_pinned() -> None:
-    assert sorted(faceindex.__all__) == [
-        "BoundingBox",
-        "CompareFacesMatch",
-        "CompareFacesResult",
-        "Descriptor",
-        "FaceDetail",
-        "FaceEngine",
-        "FaceIndexError",
-        "ImageLimits",
-        "ImageTooLarge",
-        "InvalidImageFormat",
-        "InvalidParameter",
-        "Landmark",
-        "ModelError",
-        "NoFaceInSource",
-        "Pose",
-        "Settings",
-        "compare_faces",
-        "detect_faces",
-        "embed_faces",
-    ]
-
-
 def test_library_functions_accept_bytes_paths_and_arrays(engine: FaceEngine, testdata: Path) -> None:
     path = testdata / "faces/biden/1.jpg"
     by_path = faceindex.detect_faces(path, engine=engine)
