@@ -82,6 +82,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX request_tokens_by_age ON request_tokens (created_at);
     CREATE INDEX request_tokens_by_user ON request_tokens (collection, user_id);
     """,
+    # 4: an image counts as indexed only while one of its faces is stored (a run that kept no face, or
+    # `faces delete`, leaves it indexable again); rows of images that kept no face are dropped
+    """
+    CREATE INDEX faces_by_image ON faces (collection_id, image_id);
+    DELETE FROM images WHERE NOT EXISTS (
+        SELECT 1 FROM faces WHERE faces.collection_id = images.collection_id AND faces.image_id = images.image_id
+    );
+    """,
 ]
 
 

@@ -192,7 +192,7 @@ class SqliteStore:
         image_sha256: str | None,
         model_version: str,
     ) -> list[FaceRecord]:
-        """Insert the faces of one image (and remember the image) in one transaction."""
+        """Insert the faces of one image in one transaction, and remember the image if any face was stored."""
         image_id = str(uuid.uuid4())
         now = time.time()
         records = []
@@ -236,7 +236,7 @@ class SqliteStore:
                         face.descriptor,
                     )
                 )
-            if image_sha256 is not None:
+            if image_sha256 is not None and records:
                 db.execute(
                     "INSERT OR REPLACE INTO images (collection_id, sha256, image_id, indexed_at) VALUES (?, ?, ?, ?)",
                     (collection.row_id, image_sha256, image_id, now),
@@ -244,9 +244,14 @@ class SqliteStore:
         return records
 
     def image_indexed(self, collection: CollectionRecord, image_sha256: str) -> bool:
+        """True while at least one face of the image is stored: after `faces delete` it can be indexed again."""
         row = (
             self._connection()
-            .execute("SELECT 1 FROM images WHERE collection_id = ? AND sha256 = ?", (collection.row_id, image_sha256))
+            .execute(
+                "SELECT 1 FROM images JOIN faces ON faces.collection_id = images.collection_id"
+                " AND faces.image_id = images.image_id WHERE images.collection_id = ? AND images.sha256 = ? LIMIT 1",
+                (collection.row_id, image_sha256),
+            )
             .fetchone()
         )
         return row is not None
