@@ -36,9 +36,9 @@ def test_index_search_and_manage_from_the_command_line(testdata: Path, cache: Pa
     assert faceindex(["collection", "create", "people"], cache, data).returncode == 0
     indexed = faceindex(["index", "--collection", "people", str(testdata / "faces")], cache, data)
     assert indexed.returncode == 0, indexed.stderr
-    assert "already indexed" in indexed.stdout
+    assert "skipped (faces already stored)" in indexed.stdout
     again = faceindex(["index", "--collection", "people", str(testdata / "faces")], cache, data)
-    assert "indexed 0 faces from 0 images" in again.stdout  # a re-run skips what is indexed
+    assert "indexed 0 faces from 0 photos" in again.stdout  # a re-run skips what is indexed
 
     found = faceindex(
         ["search", "--collection", "people", str(testdata / "multi/kit_with_rose.jpg"), "--json"], cache, data
@@ -50,9 +50,9 @@ def test_index_search_and_manage_from_the_command_line(testdata: Path, cache: Pa
     listed = json.loads(faceindex(["faces", "list", "--collection", "people", "--json"], cache, data).stdout)
     face_id = listed["Faces"][0]["FaceId"]
     assert faceindex(["users", "create", "someone", "--collection", "people"], cache, data).returncode == 0
-    associated = faceindex(["users", "associate", "someone", face_id, "--collection", "people"], cache, data)
+    associated = faceindex(["users", "associate", "someone", face_id, "--collection", "people", "--json"], cache, data)
     assert json.loads(associated.stdout)["AssociatedFaces"] == [{"FaceId": face_id}]
-    described = json.loads(faceindex(["collection", "describe", "people"], cache, data).stdout)
+    described = json.loads(faceindex(["collection", "describe", "people", "--json"], cache, data).stdout)
     assert described["UserCount"] == 1 and described["FaceCount"] == len(listed["Faces"])
 
     missing = faceindex(["search", "--collection", "nobody", str(testdata / "faces/obama/1.jpg")], cache, data)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from faceindex.jsonable import to_jsonable
 from faceindex.types import FaceDetail
@@ -13,6 +16,28 @@ from faceindex.types import FaceDetail
 def print_json(value: Any) -> None:
     json.dump(to_jsonable(value), sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """One message while a progress bar may be on screen: tqdm clears the bar, writes, redraws it, so
+    no line is drawn over or glued to the bar (print() to stdout would be, with the bar on stderr)."""
+    out = stream or sys.stdout
+    tqdm.write(text, file=out)
+    out.flush()  # a script reading a pipe sees each line as it is done
+
+
+def json_line(value: Any, stream: TextIO | None = None) -> None:
+    """One compact JSON value on one line (JSON Lines), for commands that report item by item."""
+    say(json.dumps(to_jsonable(value)), stream)
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """A timestamp as people and `date -d` read it, in UTC: 2026-12-02T10:11:12Z."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import replace
 
 from faceindex.cli import output
@@ -26,17 +25,19 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.add_argument("--no-auth", action="store_true", help="no signatures: development on a loopback address only")
 
     keys = commands.add_parser("keys", help="access keys for the server")
-    actions = keys.add_subparsers(dest="action", required=True)
+    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION", help="one of:")
     create = actions.add_parser("create", help="a new key; its secret is printed once")
     create.add_argument("--name", default="", help="who or what uses it")
     create.add_argument(
         "--operations", default=ALL_OPERATIONS, help="comma-separated operations it may call (default: all)"
     )
-    create.add_argument("--json", action="store_true")
+    create.add_argument("--json", action="store_true", help='print {"AccessKeyId", "SecretAccessKey"} as JSON')
     actions.add_parser("list", help="keys and their permissions (never secrets)").add_argument(
-        "--json", action="store_true"
+        "--json", action="store_true", help="print the keys as a JSON list (times in seconds since 1970)"
     )
-    actions.add_parser("revoke", help="stop accepting a key").add_argument("access_key_id")
+    actions.add_parser("revoke", help="stop accepting a key").add_argument(
+        "access_key_id", help="the key's access key id"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,14 +57,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action == "list":
             records = keys.list()
             if args.json:
-                output.print_json(records and [{**r.__dict__, "secret_sealed": None} for r in records])
+                output.print_json([{k: v for k, v in r.__dict__.items() if k != "secret_sealed"} for r in records])
             else:
                 rows = [
                     [
                         r.access_key_id,
                         r.name or "-",
                         ",".join(r.operations),
-                        time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at)),
+                        output.iso_time(r.created_at),
                         "revoked" if r.revoked_at else "active",
                     ]
                     for r in records
