@@ -60,7 +60,14 @@ DIFFERENCES: dict[str, list[str]] = {
     ],
     "CreateCollection": ["CollectionArn uses the server's configured region and account id."],
     "SearchFacesByImage": ["FaceMatchThreshold, MaxFaces and QualityFilter as documented; Similarity as CompareFaces."],
-    "SearchUsersByImage": ["UserMatchThreshold default 75 as documented; Similarity as CompareFaces."],
+    "SearchUsersByImage": [
+        "UserMatchThreshold (default 80), MaxUsers and QualityFilter (default NONE) as documented; Similarity as "
+        "CompareFaces.",
+    ],
+    "AssociateFaces": [
+        "UserMatchThreshold (default 75) as documented: a face joins when its best similarity to "
+        "the user's faces reaches it."
+    ],
 }
 
 GENERAL = [

@@ -224,7 +224,8 @@ def search_users_by_image(
     """The largest face of the image against the collection's users; other faces are unsearched."""
     collection = open_collection(services, collection_id)
     threshold, limit = _user_search_options(user_match_threshold, max_users)
-    faces, query = faces_of_query_image(services, image, quality_filter)
+    # QualityFilter defaults to NONE here, as botocore documents (IndexFaces' default is AUTO)
+    faces, query = faces_of_query_image(services, image, "NONE" if quality_filter is None else quality_filter)
     largest = faces[0]
     matches = _match_users(services, collection, [query], threshold, limit, None)
     unsearched = tuple(UnsearchedFace(f.detail, ("FACE_NOT_LARGEST",)) for f in faces[1:])
