@@ -106,8 +106,8 @@ def test_compare(testdata: Path, cache: Path) -> None:
 def test_models_info(cache: Path) -> None:
     result = run(["models", "info"], cache)
     assert result.returncode == 0, result.stderr
-    assert (
-        "dlib-v1" in result.stdout and "non-commercial" not in result.stdout.lower()
-    ) or "commercial" in result.stdout
-    assert "shape68" in result.stdout and "opt-in" in result.stdout
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.split() and "(onnx)" not in line}
+    for default in ("resnet", "mmod", "shape5", "blazeface", "facemesh"):  # the weights used by default
+        assert "public domain" in rows[default] or "Apache-2.0" in rows[default], rows[default]
+    assert "opt-in" in rows["shape68"] and "commercial" in rows["shape68"]  # the one that is not free to use
     assert "face_detection_full_range.tflite" in result.stdout and "face_landmark.tflite" in result.stdout

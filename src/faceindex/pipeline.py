@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
 from faceindex.config import Settings
@@ -27,6 +28,20 @@ from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImag
 
 ATTRIBUTES = ("DEFAULT", "ALL")
 MIN_PRESENCE = 0.5  # FaceMesh's face-presence probability: real faces score ~1.0, look-alikes ~0
+
+
+class FaceAnalyzer(Protocol):
+    """What the services need of an engine: `FaceEngine` here, `models.fake.FakeEngine` in fast tests."""
+
+    settings: Settings
+
+    def decode(self, image: ImageInput | DecodedImage) -> DecodedImage: ...
+
+    def analyze(
+        self, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",), embed: bool = True
+    ) -> list[AnalyzedFace]: ...
+
+    def warm_up(self) -> None: ...
 
 
 @dataclass(frozen=True)

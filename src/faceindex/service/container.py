@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from faceindex.config import Settings
 from faceindex.models.pack import PACK_NAME
-from faceindex.pipeline import FaceEngine
+from faceindex.pipeline import FaceAnalyzer, FaceEngine
+from faceindex.store.base import Store
 from faceindex.store.indexes import CollectionIndexes
-from faceindex.store.sqlite.store import SqliteStore
+from faceindex.store.registry import open_store
 
 
 @dataclass
 class Services:
     settings: Settings
-    engine: FaceEngine
-    store: SqliteStore
+    engine: FaceAnalyzer
+    store: Store
     indexes: CollectionIndexes
 
     @property
@@ -31,7 +32,10 @@ class Services:
         self.store.close()
 
 
-def open_services(settings: Settings, engine: FaceEngine | None = None) -> Services:
-    store = SqliteStore(settings.data_dir / "faceindex.db", max_bytes=settings.max_db_bytes)
-    indexes = CollectionIndexes(store, settings.data_dir / "indexes", settings.vector_index)
-    return Services(settings, engine or FaceEngine(settings), store, indexes)
+def open_services(settings: Settings, engine: FaceAnalyzer | None = None, store: str = "sqlite") -> Services:
+    """`store`: "sqlite" in the data folder (with index snapshots beside it) or "memory" (no files:
+    with `models.fake.FakeEngine`, the fast test tier)."""
+    opened = open_store(store, settings.data_dir, settings.max_db_bytes)
+    snapshots = settings.data_dir / "indexes" if store == "sqlite" else None
+    indexes = CollectionIndexes(opened, snapshots, settings.vector_index)
+    return Services(settings, engine or FaceEngine(settings), opened, indexes)

@@ -9,7 +9,7 @@ import numpy as np
 from faceindex.analysis.similarity import distances, similarity
 from faceindex.errors import InvalidParameter, NoFaceInSource
 from faceindex.imaging.decode import DecodedImage, ImageInput
-from faceindex.pipeline import ATTRIBUTES, FaceEngine
+from faceindex.pipeline import ATTRIBUTES, FaceAnalyzer
 from faceindex.service.quality import check_filter, rejection_reasons
 from faceindex.types import CompareFacesMatch, CompareFacesResult, Descriptor, FaceDetail
 
@@ -33,21 +33,21 @@ def check_attributes(attributes: Iterable[str]) -> list[str]:
 
 
 def detect_faces(
-    engine: FaceEngine, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",)
+    engine: FaceAnalyzer, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",)
 ) -> list[FaceDetail]:
     """Rekognition's DetectFaces: every face, largest first."""
     faces = engine.analyze(image, check_attributes(attributes), embed=False)
     return [face.detail for face in faces]
 
 
-def embed_faces(engine: FaceEngine, image: ImageInput) -> list[tuple[FaceDetail, Descriptor]]:
+def embed_faces(engine: FaceAnalyzer, image: ImageInput) -> list[tuple[FaceDetail, Descriptor]]:
     """Every face with its 128-D descriptor, largest first."""
     faces = engine.analyze(image)
     return [(face.detail, face.descriptor) for face in faces if face.descriptor is not None]
 
 
 def compare_faces(
-    engine: FaceEngine,
+    engine: FaceAnalyzer,
     source: ImageInput | DecodedImage,
     target: ImageInput | DecodedImage,
     similarity_threshold: float = 80.0,

@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from faceindex.errors import InvalidParameter, ResourceNotFound
+from faceindex.store.base import Store
 from faceindex.store.records import AccessKeyRecord
-from faceindex.store.sqlite.store import SqliteStore
 
 ALL_OPERATIONS = "*"
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -38,7 +38,7 @@ class AccessKey:
 
 
 class KeyStore:
-    def __init__(self, store: SqliteStore, data_dir: Path, master_key_b64: str | None = None) -> None:
+    def __init__(self, store: Store, data_dir: Path, master_key_b64: str | None = None) -> None:
         self._store = store
         self._data_dir = data_dir
         self._master_key_b64 = master_key_b64 or os.environ.get("FACEINDEX_MASTER_KEY")

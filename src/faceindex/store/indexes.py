@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from faceindex.store import index as index_module
-from faceindex.store.base import VectorIndex
+from faceindex.store.base import Store, VectorIndex
 from faceindex.store.index import make_index
 from faceindex.store.index.checked import (
     FORMAT,
@@ -32,7 +32,6 @@ from faceindex.store.index.checked import (
     write_private,
 )
 from faceindex.store.records import CollectionRecord
-from faceindex.store.sqlite.store import SqliteStore
 
 DESCRIPTOR_SIZE = 128
 KINDS = ("exact", "hnsw")
@@ -49,7 +48,7 @@ class _Cached:
 
 
 class CollectionIndexes:
-    def __init__(self, store: SqliteStore, snapshot_dir: Path | None, kind: str = "auto") -> None:
+    def __init__(self, store: Store, snapshot_dir: Path | None, kind: str = "auto") -> None:
         self._store = store
         self._dir = snapshot_dir
         self._kind = kind

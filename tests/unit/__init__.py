@@ -1,0 +1,1 @@
+"""The fast tier: services and adapters on models.fake and the in-memory store (seconds, no models)."""
