@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -48,44 +47,54 @@ def _lines(stream: IO[str], into: queue.Queue[str | None]) -> None:
 
 
 def run_cases(model_cache: Path, testdata: Path, log: Path, extra: tuple[str, ...] = ()) -> Run:
-    """Runs the child and watches it: each case must finish within CASE_TIMEOUT_S (the models' loading
-    within 5 minutes) and the child's resident set must stay below its baseline plus KILL_GROWTH."""
+    """Runs the child (its stderr to `log`) and watches it until it ends."""
     command = [sys.executable, "-m", "tests.fuzz.run_library", "--seed", str(SEED), "--cases", str(CASES)]
-    command += ["--model-cache", str(model_cache), "--testdata", str(testdata), "--case-timeout", "60", *extra]
+    command += ["--model-cache", str(model_cache), "--testdata", str(testdata)]
+    command += ["--case-timeout", str(CASE_TIMEOUT_S), *extra]
     run = Run()
     with log.open("w") as stderr:
         child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        assert child.stdout is not None
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_lines, args=(child.stdout, lines), daemon=True).start()
-        deadline, start_rss = time.monotonic() + 300, resident_bytes(child.pid)
-        while True:
-            try:
-                line = lines.get(timeout=0.25)
-            except queue.Empty:
-                growth = resident_bytes(child.pid) - (run.baseline or start_rss)
-                if growth > KILL_GROWTH:
-                    run.stopped = f"{run.current}: resident set grew by {growth / GIB:.1f} GiB"
-                elif time.monotonic() > deadline:
-                    run.stopped = f"{run.current}: did not finish within {CASE_TIMEOUT_S:.0f} s"
-                if run.stopped:
-                    child.send_signal(signal.SIGKILL)
-                    break
-                continue
-            if line is None:
-                break
-            event: dict[str, Any] = json.loads(line)
-            if event["event"] == "ready":
-                run.baseline = resident_bytes(child.pid)
-            elif event["event"] == "start":
-                run.current, deadline = event["name"], time.monotonic() + CASE_TIMEOUT_S + 15
-            elif event["event"] == "done":
-                run.outcomes[event["index"]] = (run.current, event["outcome"])
-                run.current = f"after case {event['index']}"
-            elif event["event"] == "end":
-                run.peak_growth = int(event["peak"])
-        run.returncode = child.wait(30)
+        try:
+            _watch(child, run)
+            if run.stopped:
+                child.kill()
+            run.returncode = child.wait(30)
+        finally:
+            if child.poll() is None:  # the test failed while the child ran
+                child.kill()
+                child.wait()
     return run
+
+
+def _watch(child: subprocess.Popen[str], run: Run) -> None:
+    """Each case must finish within CASE_TIMEOUT_S (the models' loading within 5 minutes) and the
+    child's resident set must stay below its baseline plus KILL_GROWTH; else `run.stopped` says why."""
+    assert child.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_lines, args=(child.stdout, lines), daemon=True).start()
+    deadline, start_rss = time.monotonic() + 300, resident_bytes(child.pid)
+    while run.stopped is None:
+        try:
+            line = lines.get(timeout=0.25)
+        except queue.Empty:
+            growth = resident_bytes(child.pid) - (run.baseline or start_rss)
+            if growth > KILL_GROWTH:
+                run.stopped = f"{run.current}: resident set grew by {growth / GIB:.1f} GiB"
+            elif time.monotonic() > deadline:
+                run.stopped = f"{run.current}: did not finish within {CASE_TIMEOUT_S:.0f} s"
+            continue
+        if line is None:
+            return
+        event: dict[str, Any] = json.loads(line)
+        if event["event"] == "ready":
+            run.baseline = resident_bytes(child.pid)
+        elif event["event"] == "start":
+            run.current, deadline = event["name"], time.monotonic() + CASE_TIMEOUT_S + 15
+        elif event["event"] == "done":
+            run.outcomes[event["index"]] = (run.current, event["outcome"])
+            run.current = f"after case {event['index']}"
+        elif event["event"] == "end":
+            run.peak_growth = int(event["peak"])
 
 
 def test_hostile_images_get_faces_or_a_typed_error(tmp_path: Path, engine: FaceEngine, testdata: Path) -> None:
