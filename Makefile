@@ -29,8 +29,9 @@ models: $(RUNTIME)
 # `make run` serves Rekognition's API and the REST API on 127.0.0.1:8080 from the embedded store
 # (~/.local/share/faceindex); it prints the boto3 and AWS CLI lines to use it (and, the first time,
 # an access key). The test photos are bucket `testdata` for Image.S3Object.
+# exec: the server takes the shell's place, so Ctrl-C stops it cleanly (exit 0) and make reports no error
 run: models
-	FACEINDEX_BUCKETS="$${FACEINDEX_BUCKETS:-testdata=$(abspath $(FACEINDEX_TESTDATA))}" $(BIN)/faceindex serve
+	FACEINDEX_BUCKETS="$${FACEINDEX_BUCKETS:-testdata=$(abspath $(FACEINDEX_TESTDATA))}" exec $(BIN)/faceindex serve
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests bench scripts

@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from faceindex.api.rekognition.model import operation
 from tests.api.live import LiveServer
+from tests.api.shapes import shape_errors
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +116,58 @@ def test_basic_auth_is_required_and_checked(server: LiveServer) -> None:
         detect_only = server.new_key("DetectFaces")
         denied = anonymous.get("/v1/collections", auth=detect_only)
         assert denied.status_code == 403 and denied.json()["code"] == "AccessDeniedException"
+
+
+def test_json_bodies_take_rekognitions_member_names_too(rest: httpx.Client, testdata: Path) -> None:
+    """Responses say `CollectionId`, so a request may too; a misspelt member is refused, not ignored."""
+    created = rest.post("/v1/collections", json={"CollectionId": "rest-pascal", "Tags": {"team": "a"}})
+    assert created.status_code == 200, created.text
+    indexed = rest.post("/v1/collections/rest-pascal/faces", files=upload(testdata / "faces/obama/1.jpg"))
+    face_id = indexed.json()["FaceRecords"][0]["Face"]["FaceId"]
+    assert rest.post("/v1/collections/rest-pascal/users", json={"UserId": "barack"}).status_code == 200
+    associated = rest.post(
+        "/v1/collections/rest-pascal/users/barack/associate", json={"FaceIds": [face_id], "UserMatchThreshold": 70}
+    )
+    assert associated.status_code == 200 and associated.json()["AssociatedFaces"] == [{"FaceId": face_id}]
+    misspelt = rest.post("/v1/collections", json={"CollectionID": "rest-typo"})
+    assert misspelt.status_code == 400 and "CollectionID" in misspelt.json()["detail"]
+    assert rest.get("/v1/collections/rest-typo").status_code == 404
+    assert rest.delete("/v1/collections/rest-pascal").status_code == 200
+
+
+def test_responses_have_rekognitions_shapes(rest: httpx.Client, testdata: Path) -> None:
+    """What /openapi.json documents (botocore's output shapes) is what comes back, member for member."""
+    obama = [upload(testdata / f"faces/obama/{n}.jpg") for n in (1, 2)]
+    pair = {
+        **upload(testdata / "faces/obama/1.jpg", "source"),
+        **upload(testdata / "multi/obama_and_biden.jpg", "target"),
+    }
+    answers = {"DetectFaces": rest.post("/v1/detect", files=obama[0], data={"attributes": "ALL"})}
+    answers["CompareFaces"] = rest.post("/v1/compare", files=pair)
+    answers["CreateCollection"] = rest.post("/v1/collections", json={"collection_id": "rest-shapes"})
+    answers["IndexFaces"] = rest.post(
+        "/v1/collections/rest-shapes/faces", files=obama[0], data={"detection_attributes": "ALL"}
+    )
+    face_id = answers["IndexFaces"].json()["FaceRecords"][0]["Face"]["FaceId"]
+    answers["DescribeCollection"] = rest.get("/v1/collections/rest-shapes")
+    answers["ListCollections"] = rest.get("/v1/collections")
+    answers["ListFaces"] = rest.get("/v1/collections/rest-shapes/faces")
+    answers["SearchFacesByImage"] = rest.post("/v1/collections/rest-shapes/search", files=obama[1])
+    answers["SearchFaces"] = rest.get(f"/v1/collections/rest-shapes/faces/{face_id}/matches")
+    answers["CreateUser"] = rest.post("/v1/collections/rest-shapes/users", json={"user_id": "u"})
+    answers["AssociateFaces"] = rest.post("/v1/collections/rest-shapes/users/u/associate", json={"face_ids": [face_id]})
+    answers["ListUsers"] = rest.get("/v1/collections/rest-shapes/users")
+    answers["SearchUsersByImage"] = rest.post("/v1/collections/rest-shapes/users/search", files=obama[1])
+    answers["SearchUsers"] = rest.get("/v1/collections/rest-shapes/users/u/matches")
+    answers["DisassociateFaces"] = rest.post(
+        "/v1/collections/rest-shapes/users/u/disassociate", json={"face_ids": [face_id]}
+    )
+    answers["DeleteUser"] = rest.delete("/v1/collections/rest-shapes/users/u")
+    answers["DeleteFaces"] = rest.delete(f"/v1/collections/rest-shapes/faces/{face_id}")
+    answers["DeleteCollection"] = rest.delete("/v1/collections/rest-shapes")
+    for name, answer in answers.items():
+        assert answer.status_code == 200, (name, answer.text)
+        assert shape_errors(answer.json(), operation(name).output_shape) == [], name
 
 
 def test_openapi_docs(server: LiveServer) -> None:

@@ -8,6 +8,7 @@ one access-log line and the metrics when it ends.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,11 +19,13 @@ import anyio.to_thread
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.formparsers import MultiPartParser
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceindex.api import logs, rest
+from faceindex import __version__
+from faceindex.api import landing, logs, openapi, rest
 from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
 from faceindex.api.refusals import send_refusal
@@ -44,21 +47,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(settings: Settings, on_start: Callable[[], None] = lambda: None) -> None:
+def serve(settings: Settings, on_listening: Callable[[], None] = lambda: None) -> None:
     """Run the server until SIGINT/SIGTERM, then finish the requests in flight and save the indexes
-    (api/server.py: connection cap, header and body deadlines, the grace period)."""
+    (api/server.py: connection cap, header and body deadlines, the grace period). The port is bound
+    first (`server.CannotListen` if it cannot be); `on_listening` runs once requests are accepted."""
     from faceindex.api import server
 
     logs.configure()
     app = create_app(settings)  # refuses no-auth on a non-loopback address
-    on_start()
+    listener = server.bind(settings.host, settings.port)
 
     def stop_queued_work() -> None:  # their callers were answered at the end of the grace period
         state: ServerState | None = getattr(app.state, "server", None)
         if state is not None:
             state.limit.close()
 
-    server.run(app, settings, app.state.drain, stop_queued_work)
+    server.run(app, settings, listener, app.state.drain, stop_queued_work, on_listening)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -90,24 +94,77 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 opened.indexes.save()
             logs.SERVER.info("stopped")
 
-    app = FastAPI(
+    app = openapi.documented_app(
         title="faceindex",
         summary="Self-hosted face detection, comparison and search with Amazon Rekognition's semantics.",
-        version="0.1.0",
+        description=REST_DESCRIPTION,
+        version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+    )
+    signed = settings.auth == "sigv4"
+    app.openapi = lambda: openapi.document(  # type: ignore[method-assign]  # FastAPI's documented way
+        app, rest.STATUS, signed=signed, metrics_signed=settings.metrics_auth == "key"
     )
     app.add_api_route("/", protocol.endpoint, methods=["POST"], include_in_schema=False)
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
-    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
-    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"])
+
+    async def home(request: Request) -> Response:
+        """A page of links for a browser; POST / is Rekognition's endpoint."""
+        return landing.page(request, __version__, settings.region, signed)
+
+    app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"], operation_id="healthz")
+    app.add_api_route(
+        "/readyz", readyz, methods=["GET"], tags=["operations"], operation_id="readyz", responses=READYZ_RESPONSES
+    )
+    app.add_api_route(
+        "/metrics", metrics, methods=["GET"], tags=["operations"], operation_id="metrics", responses=METRICS_RESPONSES
+    )
     rest.install(app)
     app.state.drain = Drain()  # what serve() needs to answer every request when it stops
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(rest.Authentication)  # outside BodyLimit: anonymous bodies are never read
+    if origins := cors_origins(settings.cors_origins):  # outside Authentication: preflights carry no key
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+            expose_headers=["x-amzn-RequestId", "Retry-After"],
+            max_age=600,
+        )
     app.add_middleware(ShutdownGate, drain=app.state.drain)
     app.add_middleware(RequestLog)
     return app
+
+
+REST_DESCRIPTION = """\
+The REST API under `/v1`: multipart image uploads, JSON bodies, and answers in Amazon Rekognition's
+response shapes. Errors are `application/problem+json` whose `code` is Rekognition's error code.
+
+Authenticate with an access key (`faceindex keys create`) by HTTP Basic: the key id as user name,
+the secret as password (**Authorize** above). JSON bodies take snake_case members or Rekognition's
+names (`collection_id` or `CollectionId`); form fields and query parameters are snake_case.
+
+Rekognition's own JSON protocol (boto3, the AWS CLI) is `POST /`, signed with SigV4.
+"""
+READYZ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"description": "starting, or less than `min_free_bytes` of room to write (`reason` says which)"}
+}
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus' text format", "content": {CONTENT_TYPE_LATEST: {}}}
+}
+
+
+def cors_origins(setting: str) -> list[str]:
+    """FACEINDEX_CORS_ORIGINS as a list; an origin is scheme://host[:port], as browsers send it."""
+    origins = [part.strip() for part in setting.split(",") if part.strip()]
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise InvalidParameter(
+                f"FACEINDEX_CORS_ORIGINS items are origins such as https://app.example:8443 "
+                f"(a scheme and a host, no path), not {origin!r}"
+            )
+    return origins
 
 
 async def healthz() -> dict[str, str]:
@@ -218,19 +275,41 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            api = request_state.get("api", "ops")
-            operation = str(request_state.get("operation", scope.get("path", "-") if api == "ops" else "-"))
+            path = str(scope.get("path", "-"))
+            api = str(request_state.get("api") or api_of(scope.get("method"), path))
+            operation = request_state.get("operation")
             outcome = str(request_state.get("outcome", "ok" if status < 400 else str(status)))
             server: ServerState | None = getattr(scope.get("app") and scope["app"].state, "server", None)
-            if server is not None and api != "ops":
-                server.metrics.observe(api, operation, outcome, elapsed)
+            if server is not None:  # every request, refused early or not; labels from a bounded set
+                label = str(operation or (ops_label(path) if api == "ops" else "-"))
+                server.metrics.observe(api, label, outcome, elapsed)
             logs.request_done(
                 request_id=request_id,
                 method=scope.get("method"),
                 api=api,
-                operation=operation,
+                operation=str(operation or (path if api == "ops" else "-")),
                 outcome=outcome,
                 status=status,
                 access_key=request_state.get("access_key"),
                 duration_ms=round(elapsed * 1000, 1),
             )
+
+
+OPS_PATHS = frozenset(
+    {"/", "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+
+
+def api_of(method: object, path: str) -> str:
+    """Which API a request was for, when no layer said (a refusal before any route ran, a 404)."""
+    if path == "/" and method == "POST":
+        return "rekognition"
+    return "rest" if path.startswith(rest.router.prefix + "/") else "ops"
+
+
+def ops_label(path: str) -> str:
+    """The metrics' operation label of an ops request: its path if it is one of ours, else "-" (any
+    other path would let a scanner grow the metrics without bound)."""
+    if path in OPS_PATHS:
+        return path
+    return openapi.ASSETS if path.startswith(openapi.ASSETS + "/") else "-"

@@ -15,13 +15,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceindex.api import logs
+from faceindex.api.rekognition import model as rekognition_model
 from faceindex.api.state import ServerState
 from faceindex.errors import AccessDenied, FaceIndexError
 from faceindex.jsonable import to_jsonable
@@ -79,9 +80,12 @@ class Authentication:
         await self.app(scope, receive, send)
 
 
-async def _call(request: Request, operation: str, work: Callable[[Services], Any]) -> Response:
-    """Check the key's permission (Authentication found the key), run `work` under the concurrency limit."""
+async def _call(request: Request, work: Callable[[Services], Any]) -> Response:
+    """Check the key's permission (Authentication found the key) for the route's operation (its
+    operation_id, a Rekognition operation), run `work` under the concurrency limit and answer in
+    that operation's response shape, as the Rekognition endpoint does (and /openapi.json says)."""
     state: ServerState = request.app.state.server
+    operation: str = request.scope["route"].operation_id
     request.state.api, request.state.operation = "rest", operation
     key: AccessKey | None = request.state.rest_key
     if key is not None:
@@ -90,7 +94,9 @@ async def _call(request: Request, operation: str, work: Callable[[Services], Any
             raise AccessDenied(f"Access key {key.access_key_id} may not call {operation}")
     result = await state.run(work)
     request.state.outcome = "ok"
-    return JSONResponse(to_jsonable(result))
+    model = rekognition_model.operation(operation)
+    assert model is not None, operation  # every route is named after a Rekognition operation
+    return JSONResponse(rekognition_model.conform(to_jsonable(result), model.output_shape))
 
 
 def _authenticate(state: ServerState, request: Request) -> AccessKey | None:
@@ -114,17 +120,25 @@ def _authenticate(state: ServerState, request: Request) -> AccessKey | None:
 # --- faces ------------------------------------------------------------------------------------
 
 
-@router.post("/detect", tags=["faces"], summary="Find and analyse the faces in an image (DetectFaces)")
+@router.post(
+    "/detect",
+    tags=["faces"],
+    summary="Find and analyse the faces in an image (DetectFaces)",
+    operation_id="DetectFaces",
+)
 async def detect(
     request: Request, image: ImageFile, attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT"
 ) -> Response:
     data = await image.read()
-    return await _call(
-        request, "DetectFaces", lambda s: {"FaceDetails": face_service.detect_faces(s.engine, data, [attributes])}
-    )
+    return await _call(request, lambda s: {"FaceDetails": face_service.detect_faces(s.engine, data, [attributes])})
 
 
-@router.post("/compare", tags=["faces"], summary="Compare the largest source face with the target's faces")
+@router.post(
+    "/compare",
+    tags=["faces"],
+    summary="Compare the largest source face with the target's faces",
+    operation_id="CompareFaces",
+)
 async def compare(
     request: Request,
     source: ImageFile,
@@ -135,7 +149,6 @@ async def compare(
     source_data, target_data = await source.read(), await target.read()
     return await _call(
         request,
-        "CompareFaces",
         lambda s: face_service.compare_faces(s.engine, source_data, target_data, similarity_threshold, quality_filter),
     )
 
@@ -143,39 +156,69 @@ async def compare(
 # --- collections ------------------------------------------------------------------------------
 
 
-class NewCollection(BaseModel):
-    collection_id: str = Field(description="[a-zA-Z0-9_.-]+, at most 255 characters")
-    tags: dict[str, str] | None = None
+class JsonBody(BaseModel):
+    """A JSON body: each member by its snake_case name or by Rekognition's (`collection_id` or
+    `CollectionId`, as responses write it); an unknown member is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-@router.post("/collections", tags=["collections"], summary="Create a collection", status_code=200)
+def member(name: str, rekognition: str, description: str, **kwargs: Any) -> Any:
+    return Field(
+        validation_alias=AliasChoices(name, rekognition), description=f"{description} (or `{rekognition}`)", **kwargs
+    )
+
+
+class NewCollection(JsonBody):
+    collection_id: str = member("collection_id", "CollectionId", "[a-zA-Z0-9_.-]+, at most 255 characters")
+    tags: dict[str, str] | None = member("tags", "Tags", "key-value pairs to tag it with", default=None)
+
+
+@router.post(
+    "/collections",
+    tags=["collections"],
+    summary="Create a collection",
+    status_code=200,
+    operation_id="CreateCollection",
+)
 async def create_collection(request: Request, body: NewCollection) -> Response:
-    return await _call(
-        request, "CreateCollection", lambda s: collections.create_collection(s, body.collection_id, body.tags)
-    )
+    return await _call(request, lambda s: collections.create_collection(s, body.collection_id, body.tags))
 
 
-@router.get("/collections", tags=["collections"], summary="List collections")
+@router.get("/collections", tags=["collections"], summary="List collections", operation_id="ListCollections")
 async def list_collections(request: Request, max_results: int | None = None, next_token: str | None = None) -> Response:
-    return await _call(request, "ListCollections", lambda s: collections.list_collections(s, max_results, next_token))
+    return await _call(request, lambda s: collections.list_collections(s, max_results, next_token))
 
 
-@router.get("/collections/{collection_id}", tags=["collections"], summary="Describe a collection")
+@router.get(
+    "/collections/{collection_id}",
+    tags=["collections"],
+    summary="Describe a collection",
+    operation_id="DescribeCollection",
+)
 async def describe_collection(request: Request, collection_id: str) -> Response:
-    return await _call(request, "DescribeCollection", lambda s: collections.describe_collection(s, collection_id))
+    return await _call(request, lambda s: collections.describe_collection(s, collection_id))
 
 
-@router.delete("/collections/{collection_id}", tags=["collections"], summary="Delete a collection and its faces")
+@router.delete(
+    "/collections/{collection_id}",
+    tags=["collections"],
+    summary="Delete a collection and its faces",
+    operation_id="DeleteCollection",
+)
 async def delete_collection(request: Request, collection_id: str) -> Response:
-    return await _call(
-        request, "DeleteCollection", lambda s: {"StatusCode": collections.delete_collection(s, collection_id)}
-    )
+    return await _call(request, lambda s: {"StatusCode": collections.delete_collection(s, collection_id)})
 
 
 # --- faces in a collection --------------------------------------------------------------------
 
 
-@router.post("/collections/{collection_id}/faces", tags=["collection faces"], summary="Index the faces of an image")
+@router.post(
+    "/collections/{collection_id}/faces",
+    tags=["collection faces"],
+    summary="Index the faces of an image",
+    operation_id="IndexFaces",
+)
 async def index_faces(
     request: Request,
     collection_id: str,
@@ -188,14 +231,15 @@ async def index_faces(
     data = await image.read()
     return await _call(
         request,
-        "IndexFaces",
         lambda s: indexing.index_faces(
             s, collection_id, data, external_image_id, max_faces, quality_filter, [detection_attributes]
         ),
     )
 
 
-@router.get("/collections/{collection_id}/faces", tags=["collection faces"], summary="List faces")
+@router.get(
+    "/collections/{collection_id}/faces", tags=["collection faces"], summary="List faces", operation_id="ListFaces"
+)
 async def list_faces(
     request: Request,
     collection_id: str,
@@ -203,18 +247,24 @@ async def list_faces(
     next_token: str | None = None,
     user_id: str | None = None,
 ) -> Response:
-    return await _call(
-        request, "ListFaces", lambda s: search.list_faces(s, collection_id, max_results, next_token, user_id)
-    )
+    return await _call(request, lambda s: search.list_faces(s, collection_id, max_results, next_token, user_id))
 
 
-@router.delete("/collections/{collection_id}/faces/{face_id}", tags=["collection faces"], summary="Delete a face")
+@router.delete(
+    "/collections/{collection_id}/faces/{face_id}",
+    tags=["collection faces"],
+    summary="Delete a face",
+    operation_id="DeleteFaces",
+)
 async def delete_face(request: Request, collection_id: str, face_id: str) -> Response:
-    return await _call(request, "DeleteFaces", lambda s: search.delete_faces(s, collection_id, [face_id]))
+    return await _call(request, lambda s: search.delete_faces(s, collection_id, [face_id]))
 
 
 @router.post(
-    "/collections/{collection_id}/search", tags=["search"], summary="Search the collection for the image's largest face"
+    "/collections/{collection_id}/search",
+    tags=["search"],
+    summary="Search the collection for the image's largest face",
+    operation_id="SearchFacesByImage",
 )
 async def search_by_image(
     request: Request,
@@ -227,12 +277,16 @@ async def search_by_image(
     data = await image.read()
     return await _call(
         request,
-        "SearchFacesByImage",
         lambda s: search.search_faces_by_image(s, collection_id, data, max_faces, face_match_threshold, quality_filter),
     )
 
 
-@router.get("/collections/{collection_id}/faces/{face_id}/matches", tags=["search"], summary="Faces like a stored face")
+@router.get(
+    "/collections/{collection_id}/faces/{face_id}/matches",
+    tags=["search"],
+    summary="Faces like a stored face",
+    operation_id="SearchFaces",
+)
 async def search_by_face(
     request: Request,
     collection_id: str,
@@ -242,7 +296,6 @@ async def search_by_face(
 ) -> Response:
     return await _call(
         request,
-        "SearchFaces",
         lambda s: search.search_faces(s, collection_id, face_id, max_faces, face_match_threshold),
     )
 
@@ -250,64 +303,74 @@ async def search_by_face(
 # --- users ------------------------------------------------------------------------------------
 
 
-class NewUser(BaseModel):
-    user_id: str
+class NewUser(JsonBody):
+    user_id: str = member("user_id", "UserId", "the user's id, [a-zA-Z0-9_.:-]+")
 
 
-class FaceIds(BaseModel):
-    face_ids: list[str]
-    user_match_threshold: float | None = None
+class FaceIds(JsonBody):
+    face_ids: list[str] = member("face_ids", "FaceIds", "faces of the collection")
+    user_match_threshold: float | None = member(
+        "user_match_threshold", "UserMatchThreshold", "associate: how like the user's faces they must be", default=None
+    )
 
 
-@router.post("/collections/{collection_id}/users", tags=["users"], summary="Create a user")
+@router.post("/collections/{collection_id}/users", tags=["users"], summary="Create a user", operation_id="CreateUser")
 async def create_user(request: Request, collection_id: str, body: NewUser) -> Response:
     def work(s: Services) -> dict[str, Any]:
         users.create_user(s, collection_id, body.user_id)
         return {}
 
-    return await _call(request, "CreateUser", work)
+    return await _call(request, work)
 
 
-@router.get("/collections/{collection_id}/users", tags=["users"], summary="List users")
+@router.get("/collections/{collection_id}/users", tags=["users"], summary="List users", operation_id="ListUsers")
 async def list_users(
     request: Request, collection_id: str, max_results: int | None = None, next_token: str | None = None
 ) -> Response:
-    return await _call(request, "ListUsers", lambda s: users.list_users(s, collection_id, max_results, next_token))
+    return await _call(request, lambda s: users.list_users(s, collection_id, max_results, next_token))
 
 
-@router.delete("/collections/{collection_id}/users/{user_id}", tags=["users"], summary="Delete a user")
+@router.delete(
+    "/collections/{collection_id}/users/{user_id}", tags=["users"], summary="Delete a user", operation_id="DeleteUser"
+)
 async def delete_user(request: Request, collection_id: str, user_id: str) -> Response:
     def work(s: Services) -> dict[str, Any]:
         users.delete_user(s, collection_id, user_id)
         return {}
 
-    return await _call(request, "DeleteUser", work)
+    return await _call(request, work)
 
 
 @router.post(
-    "/collections/{collection_id}/users/{user_id}/associate", tags=["users"], summary="Associate faces with a user"
+    "/collections/{collection_id}/users/{user_id}/associate",
+    tags=["users"],
+    summary="Associate faces with a user",
+    operation_id="AssociateFaces",
 )
 async def associate_faces(request: Request, collection_id: str, user_id: str, body: FaceIds) -> Response:
     return await _call(
         request,
-        "AssociateFaces",
         lambda s: users.associate_faces(s, collection_id, user_id, body.face_ids, body.user_match_threshold),
     )
 
 
 @router.post(
-    "/collections/{collection_id}/users/{user_id}/disassociate", tags=["users"], summary="Remove faces from a user"
+    "/collections/{collection_id}/users/{user_id}/disassociate",
+    tags=["users"],
+    summary="Remove faces from a user",
+    operation_id="DisassociateFaces",
 )
 async def disassociate_faces(
     request: Request, collection_id: str, user_id: str, body: Annotated[FaceIds, Body()]
 ) -> Response:
-    return await _call(
-        request, "DisassociateFaces", lambda s: users.disassociate_faces(s, collection_id, user_id, body.face_ids)
-    )
+    return await _call(request, lambda s: users.disassociate_faces(s, collection_id, user_id, body.face_ids))
 
 
 @router.post(
-    "/collections/{collection_id}/users/search", tags=["search"], summary="Users who look like the image's face"
+    "/collections/{collection_id}/users/search",
+    tags=["search"],
+    summary="Users who look like the image's face",
+    operation_id="SearchUsersByImage",
 )
 async def search_users_by_image(
     request: Request,
@@ -319,12 +382,16 @@ async def search_users_by_image(
     data = await image.read()
     return await _call(
         request,
-        "SearchUsersByImage",
         lambda s: users.search_users_by_image(s, collection_id, data, user_match_threshold, max_users),
     )
 
 
-@router.get("/collections/{collection_id}/users/{user_id}/matches", tags=["search"], summary="Users like a stored user")
+@router.get(
+    "/collections/{collection_id}/users/{user_id}/matches",
+    tags=["search"],
+    summary="Users like a stored user",
+    operation_id="SearchUsers",
+)
 async def search_users(
     request: Request,
     collection_id: str,
@@ -334,7 +401,6 @@ async def search_users(
 ) -> Response:
     return await _call(
         request,
-        "SearchUsers",
         lambda s: users.search_users(s, collection_id, user_id, None, user_match_threshold, max_users),
     )
 
@@ -381,9 +447,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return problem(request, 400, "InvalidParameterException", f"{where}: {first.get('msg', 'invalid')}")
+        # every problem, a misspelt member first: it explains the "Field required" of the one meant
+        found = sorted(error.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        texts = [
+            f"{'.'.join(str(part) for part in e.get('loc', ()))}: "
+            + ("unknown member" if e.get("type") == "extra_forbidden" else str(e.get("msg", "invalid")))
+            for e in found[:3]
+        ]
+        return problem(request, 400, "InvalidParameterException", "; ".join(texts) or "invalid request")
 
     app.add_middleware(Faults)
 

@@ -1,5 +1,7 @@
 """uvicorn, configured and extended for a service on an open port.
 
+- The port is bound first, before the banner, the models and "ready": a port that is taken stops
+  `serve` at once with `CannotListen` (the CLI's exit status 3).
 - HTTP/1.1 by h11, chosen explicitly: pure Python and strict, the same parser on every install
   (httptools is not a dependency, and `auto` would pick it up if something else installed it).
 - Connections are accepted by `connections.Acceptor` within a cap below the file limit; each
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import socket
 import sys
@@ -31,8 +34,46 @@ from faceindex.api.shutdown import Drain
 from faceindex.config import Settings
 
 
-def run(app: ASGIApp, settings: Settings, drain: Drain, on_grace_over: Callable[[], None]) -> None:
-    """Serve `app` until a signal; `on_grace_over` stops work that has not started yet."""
+class CannotListen(Exception):
+    """The address cannot be listened on (taken, not this machine's, a privileged port)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (not listening yet: connections are refused until the models load)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise CannotListen(_why(host, port, error)) from None
+    return sock
+
+
+def _why(host: str, port: int, error: OSError) -> str:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        advice = "the port is already in use by another program; choose another with --port or FACEINDEX_PORT"
+    elif error.errno == errno.EACCES:
+        advice = "permission denied (ports below 1024 need privileges); choose another with --port"
+    elif isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        advice = "this machine has no such address; choose another with --host or FACEINDEX_HOST"
+    else:
+        advice = error.strerror or str(error)
+    return f"cannot listen on {where}: {advice}"
+
+
+def run(
+    app: ASGIApp,
+    settings: Settings,
+    listener: socket.socket,
+    drain: Drain,
+    on_grace_over: Callable[[], None],
+    on_listening: Callable[[], None],
+) -> None:
+    """Serve `app` on `listener` (from `bind`) until a signal. `on_listening` runs once requests are
+    accepted; `on_grace_over` stops work that has not started yet."""
     file_limit = raise_file_limit()
     config = uvicorn.Config(
         app,
@@ -45,6 +86,7 @@ def run(app: ASGIApp, settings: Settings, drain: Drain, on_grace_over: Callable[
     )
     config.load()
     server = Server(config, settings, file_limit, drain, on_grace_over)
+    server.listener, server.on_listening = listener, on_listening
     server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
@@ -62,9 +104,11 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.settings, self.file_limit, self.drain, self.on_grace_over = settings, file_limit, drain, on_grace_over
         self.acceptor: Acceptor | None = None
+        self.listener: socket.socket | None = None
+        self.on_listening: Callable[[], None] = lambda: None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        listener = self.config.bind_socket()  # before the models load: a taken port fails at once
+        listener = self.listener or bind(self.settings.host, self.settings.port)
         await self.lifespan.startup()
         if self.lifespan.should_exit:
             listener.close()
@@ -78,12 +122,19 @@ class Server(uvicorn.Server):
             guard=guard,
             header_timeout_s=self.settings.header_timeout_s,
         )
-        listener.listen(self.config.backlog)
+        try:
+            listener.listen(self.config.backlog)  # another socket bound with SO_REUSEADDR listened first
+        except OSError as error:
+            listener.close()
+            await self.lifespan.shutdown()
+            raise CannotListen(_why(self.settings.host, self.settings.port, error)) from None
         self.acceptor = Acceptor(listener, protocol, guard)
         self.acceptor.start()
         fields = {"host": self.settings.host, "port": listener.getsockname()[1], "max_connections": guard.cap}
         logs.SERVER.info("listening", extra={"fields": fields})
         self.started = True
+        if not self.should_exit:  # a Ctrl-C while the models loaded: stop without a banner
+            self.on_listening()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.drain.stopping = True

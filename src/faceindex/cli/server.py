@@ -16,6 +16,7 @@ from faceindex.store.sqlite.store import SqliteStore
 
 COMMANDS = ("serve", "keys")
 FIRST_KEY_FILE = "first-key.json"  # the first key's secret when stderr is not a terminal
+EXIT_CANNOT_START = 3  # the server could not start: its port (here), or a model (uvicorn's startup failure)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -94,6 +95,7 @@ def _print_key(key: AccessKey) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from faceindex.api.app import serve
+    from faceindex.api.server import CannotListen
 
     settings = replace(
         settings,
@@ -104,7 +106,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.validate()
     files.private_folder(settings.data_dir)
     with files.serve_lock(settings.data_dir):  # before binding: a second server on this folder stops here
-        serve(settings, on_start=lambda: _banner(settings, _first_key(settings) if settings.auth == "sigv4" else None))
+        try:
+            serve(settings, lambda: _banner(settings, _first_key(settings) if settings.auth == "sigv4" else None))
+        except CannotListen as error:  # before the banner and "ready": nothing was said that is not so
+            print(f"faceindex: {error}", file=sys.stderr)
+            return EXIT_CANNOT_START
     return 0
 
 
@@ -142,6 +148,6 @@ def _banner(settings: Settings, key: AccessKey | None) -> None:
         f" aws_access_key_id='{key_id}', aws_secret_access_key='{secret}')",
         f"  AWS CLI: AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} "
         f"aws rekognition list-collections --endpoint-url {url} --region {settings.region}",
-        f"  REST:    {url}/docs    metrics: {url}/metrics",
+        f"  REST:    {url}/docs    metrics: {url}/metrics    all links: {url}/",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)
