@@ -164,3 +164,21 @@ def test_text_that_is_not_unicode_is_a_serialization_error(server: LiveServer, a
         assert (status, answer["__type"]) == (400, "SerializationException"), (operation, body, answer)
     status, answer, _ = send(signed(server, admin_key, "ListCollections", "{}"))
     assert "surrogate-tags" not in answer["CollectionIds"]
+
+
+def test_an_integer_past_any_float_is_an_invalid_parameter(server: LiveServer, admin_key: tuple[str, str]) -> None:
+    """JSON's 10**400 for a float member (a threshold) overflowed converting to float: HTTP 500."""
+    huge = "1" + "0" * 400
+    for operation, body in [
+        (
+            "SearchFaces",
+            f'{{"CollectionId": "c", "FaceId": "{"1" * 8}-2222-4333-8444-{"5" * 12}", "FaceMatchThreshold": {huge}}}',
+        ),
+        (
+            "CompareFaces",
+            f'{{"SourceImage": {{"Bytes": "AAAA"}}, "TargetImage": {{"Bytes": "AAAA"}}, "SimilarityThreshold": -{huge}}}',
+        ),
+    ]:
+        status, answer, _ = send(signed(server, admin_key, operation, body))
+        assert (status, answer["__type"]) == (400, "InvalidParameterException"), answer
+        assert "Threshold" in answer["Message"]

@@ -92,7 +92,10 @@ def _decode(value: Any, shape: Shape, path: str) -> Any:
     if shape.type_name == "string" and isinstance(value, str):
         _check_length(len(value), shape, path)
     if shape.type_name in ("float", "double") and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)  # JSON has one number type; 80 is a valid float
+        try:
+            return float(value)  # JSON has one number type; 80 is a valid float
+        except OverflowError:  # 10**400: past any float, so past any range the model allows
+            raise InvalidParameter(f"Value at '{path.rstrip('.')}' is out of range for a float.") from None
     return value
 
 
