@@ -176,7 +176,8 @@ def test_an_integer_past_any_float_is_an_invalid_parameter(server: LiveServer, a
         ),
         (
             "CompareFaces",
-            f'{{"SourceImage": {{"Bytes": "AAAA"}}, "TargetImage": {{"Bytes": "AAAA"}}, "SimilarityThreshold": -{huge}}}',
+            f'{{"SourceImage": {{"Bytes": "AAAA"}}, "TargetImage": {{"Bytes": "AAAA"}}, '
+            f'"SimilarityThreshold": -{huge}}}',
         ),
     ]:
         status, answer, _ = send(signed(server, admin_key, operation, body))
