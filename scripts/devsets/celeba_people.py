@@ -112,7 +112,7 @@ def repo_name(snap: Snapshot) -> str:
 
 
 def verification_pairs(photos: list[Photo], per_fold: int, seed: int) -> list[tuple[int, int, str, str]]:
-    """LFW-style pairs: per fold `per_fold` mated and `per_fold` non-mated, each fold's people its own."""
+    """Verification pairs: per fold `per_fold` mated and `per_fold` non-mated, each fold's people its own."""
     by_fold: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for p in photos:
         by_fold[int(stable_fraction(p.person, "fold") * FOLDS)][p.person].append(p.file)
