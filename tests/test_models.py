@@ -24,7 +24,7 @@ def test_descriptors_equal_dlibs_on_every_test_face(engine: FaceEngine, testdata
         pixels = engine.decode(path).pixels
         boxes = [d.box for d in engine.detect(pixels)]
         assert boxes, f"no face found in {path}"
-        shapes = engine.shape_predictor("5").shapes(pixels, boxes)
+        shapes = engine.aligner.shapes(pixels, boxes)
         ours = engine.embedder.embed(face_chips(pixels, shapes))
         locations = [(s.rect.top(), s.rect.right(), s.rect.bottom(), s.rect.left()) for s in shapes]
         theirs = np.array(face_recognition.face_encodings(pixels, locations, num_jitters=1, model="small"))

@@ -1,32 +1,30 @@
 """The one place where the models are composed: image -> list[AnalyzedFace].
 
-decode -> detect -> 5-point shape -> FaceMesh (one batch; with BlazeFace also the check that a
-proposal is a face) -> align (150 px chips) -> embed (one batch)
+decode -> detect -> 5-point shape -> landmarks (FaceMesh: one batch; with BlazeFace also the check that
+a proposal is a face) -> align (150 px chips) -> embed (one batch)
 -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
 from faceindex.config import Settings
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
-from faceindex.models import pack
-from faceindex.models.blazeface import BlazeFaceDetector
-from faceindex.models.detector import FaceDetector, HogDetector, MmodDetector
-from faceindex.models.embedder import Embedder
-from faceindex.models.facemesh import FaceMesh
-from faceindex.models.facemesh import model_path as facemesh_path
+from faceindex.models import pack, registry
+from faceindex.models.base import Detector, Embedder, Landmarker
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
-from faceindex.models.litert import TfliteModel, mediapipe_model
-from faceindex.models.runtime import OnnxModel
 from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
+T = TypeVar("T")
 MIN_PRESENCE = 0.5  # FaceMesh's face-presence probability: real faces score ~1.0, look-alikes ~0
 
 
@@ -49,100 +47,93 @@ class LocatedFace:
     detection: Detection
     shape5: object  # dlib full_object_detection: what alignment uses
     points: Points  # the landmarks analysis reads (FaceMesh 468, dlib 68 or dlib 5)
+    points3d: npt.NDArray[np.float64] | None = None  # FaceMesh's 3-D points, when it ran: what pose reads
 
 
 @dataclass
 class FaceEngine:
-    """Builds its models lazily, once, under a lock; safe to share between threads."""
+    """Builds its models lazily, once, under a lock, by name through `models.registry`; safe to share
+    between threads. Engines made by `with_detector` / `with_landmarks` share the loaded models."""
 
     settings: Settings = field(default_factory=Settings)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _pack: pack.PreparedPack | None = field(default=None, repr=False)
-    _detector: FaceDetector | None = field(default=None, repr=False)
-    _embedder: Embedder | None = field(default=None, repr=False)
-    _shapes: dict[str, ShapePredictor] = field(default_factory=dict, repr=False)
-    _mesh: FaceMesh | None = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _built: dict[str, object] = field(default_factory=dict, repr=False)  # "detector:mmod:1" -> the model
+
+    def _model(self, key: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            return self._built[key]  # type: ignore[return-value]
+
+    @property
+    def context(self) -> registry.ModelContext:
+        return registry.ModelContext(self.settings.threads, lambda: self.model_pack)
 
     @property
     def model_pack(self) -> pack.PreparedPack:
-        with self._lock:
-            if self._pack is None:
-                self._pack = pack.prepare(self.settings.model_cache)
-            return self._pack
+        return self._model("pack", lambda: pack.prepare(self.settings.model_cache))
 
     @property
-    def detector(self) -> FaceDetector:
-        if self._detector is None:
-            if self.settings.detector == "hog":
-                self._detector = HogDetector(upsample=self.settings.detector_upsample)
-            elif self.settings.detector == "blazeface":
-                blazeface = TfliteModel(mediapipe_model("face_detection_full_range.tflite"), self.settings.threads)
-                self._detector = BlazeFaceDetector(blazeface)
-            else:
-                prepared = self.model_pack
-                model = OnnxModel(prepared.onnx_path("mmod").read_bytes(), self.settings.threads, "detector")
-                self._detector = MmodDetector(model, prepared.meta("mmod"), upsample=self.settings.detector_upsample)
-        return self._detector
+    def detector_entry(self) -> registry.DetectorEntry:
+        return registry.detector(self.settings.detector)
+
+    @property
+    def detector(self) -> Detector:
+        name, upsample = self.settings.detector, self.settings.detector_upsample
+        return self._model(f"detector:{name}:{upsample}", lambda: self.detector_entry.build(self.context, upsample))
+
+    def landmarker(self, name: str) -> Landmarker:
+        return self._model(f"landmarks:{name}", lambda: registry.landmarker(name).build(self.context))
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            prepared = self.model_pack
-            model = OnnxModel(prepared.onnx_path("resnet").read_bytes(), self.settings.threads, "embedder")
-            self._embedder = Embedder(model)
-        return self._embedder
+        return self._model("embedder:resnet", lambda: registry.embedder("resnet")(self.context))
+
+    @property
+    def aligner(self) -> ShapePredictor:
+        """dlib's 5-point model: the points the descriptor's alignment (face chips) is defined on."""
+        return self._model("aligner", lambda: ShapePredictor(pack.source_files()["shape5"]))
 
     def warm_up(self) -> None:
         """Load every model now (a server does this before it reports ready)."""
-        _ = self.detector, self.embedder, self.mesh, self.shape_predictor("5")
-
-    def shape_predictor(self, points: str) -> ShapePredictor:
-        if points not in self._shapes:
-            self._shapes[points] = ShapePredictor(pack.source_files()["shape68" if points == "68" else "shape5"])
-        return self._shapes[points]
+        _ = self.detector, self.embedder, self.aligner, self.landmarker(self.settings.landmarks)
+        if self.detector_entry.confirm_with_mesh:
+            self.landmarker(registry.MESH)
 
     def with_detector(self, detector: str, upsample: int = 1) -> FaceEngine:
         """The same loaded models with another detector."""
-        other = self.with_landmarks(self.settings.landmarks)
-        other.settings = replace(self.settings, detector=detector, detector_upsample=upsample)
-        other._detector = None
-        return other
+        return self._sharing(replace(self.settings, detector=detector, detector_upsample=upsample))
 
     def with_landmarks(self, landmarks: str) -> FaceEngine:
         """The same loaded models with another landmark model for analysis."""
-        other = FaceEngine(replace(self.settings, landmarks=landmarks))
-        other._pack, other._detector, other._embedder = self._pack, self._detector, self._embedder
-        other._shapes, other._mesh = self._shapes, self._mesh
-        return other
+        return self._sharing(replace(self.settings, landmarks=landmarks))
 
-    @property
-    def mesh(self) -> FaceMesh:
-        if self._mesh is None:
-            self._mesh = FaceMesh(TfliteModel(facemesh_path(), self.settings.threads))
-        return self._mesh
+    def _sharing(self, settings: Settings) -> FaceEngine:
+        return FaceEngine(settings, self._lock, self._built)
 
     def locate(self, pixels: RGBImage) -> list[LocatedFace]:
         """Faces, largest first, with their alignment shape and the landmarks analysis reads."""
         detections = sorted(self.detector.detect(pixels), key=lambda d: d.box.area, reverse=True)
         boxes = [d.box for d in detections]
-        shapes5 = self.shape_predictor("5").shapes(pixels, boxes)
+        shapes5 = self.aligner.shapes(pixels, boxes)
         five = [shape_points(s) for s in shapes5]
-        verify = self.settings.detector == "blazeface"
-        meshes = []
-        if verify or self.settings.landmarks == "mesh":
-            # 5-point order: image-right eye (0, 1), image-left eye (2, 3)
-            eyes = [(p[2:4].mean(axis=0), p[0:2].mean(axis=0)) for p in five]
-            meshes = self.mesh.run(pixels, boxes, eyes)  # type: ignore[arg-type]
-        if self.settings.landmarks == "mesh":
-            points = [m.points for m in meshes]
-        elif self.settings.landmarks == "68":
-            points = [shape_points(s) for s in self.shape_predictor("68").shapes(pixels, boxes)]
-        else:
-            points = five
-        located = [LocatedFace(d, shape, p) for d, shape, p in zip(detections, shapes5, points, strict=True)]
-        if verify:  # BlazeFace proposes, FaceMesh's face-presence score confirms
-            located = [face for face, mesh in zip(located, meshes, strict=True) if mesh.presence >= MIN_PRESENCE]
+        found = self.landmarker(self.settings.landmarks).landmarks(pixels, boxes, five)
+        located = [
+            LocatedFace(d, shape, f.points, f.points3d) for d, shape, f in zip(detections, shapes5, found, strict=True)
+        ]
+        if self.detector_entry.confirm_with_mesh:  # e.g. BlazeFace proposes, FaceMesh's presence score confirms
+            checks = found if self.settings.landmarks == registry.MESH else None
+            checks = checks or self.landmarker(registry.MESH).landmarks(pixels, boxes, five)
+            located = [
+                face for face, check in zip(located, checks, strict=True) if (check.presence or 0.0) >= MIN_PRESENCE
+            ]
         return located
+
+    @property
+    def canonical_face(self) -> npt.NDArray[np.float64]:
+        from faceindex.models.facemesh import canonical_face
+
+        return self._model("canonical-face", canonical_face)
 
     def decode(self, image: ImageInput | DecodedImage) -> DecodedImage:
         """Decoded once: an image already decoded is returned as it is."""
@@ -169,7 +160,9 @@ class FaceEngine:
                 BoundingBox=detection.box.to_ratios(width, height),
                 Confidence=round(detection.confidence, 5),
                 Landmarks=landmarks.to_rekognition(points, width, height),
-                Pose=pose.estimate_pose(points, width, height),
+                Pose=pose.estimate_pose(points, width, height)
+                if face.points3d is None
+                else pose.pose_from_mesh(face.points3d, self.canonical_face),
                 Quality=quality.face_quality(pixels, detection.box),
             )
             if "ALL" in wanted:

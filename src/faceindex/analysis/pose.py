@@ -1,4 +1,15 @@
-"""Head pose (Roll, Yaw, Pitch in degrees) by solvePnP of 2-D landmarks on a 3-D mean face."""
+"""Head pose (Roll, Yaw, Pitch in degrees).
+
+With FaceMesh (the default) the pose is the rotation that best maps MediaPipe's canonical face onto the
+mesh's 468 3-D points (least squares with scale, Kabsch/Umeyama): every point votes, so one misplaced
+landmark moves the angles little. With dlib's 5 or 68 points it is solvePnP of a few of them on a 3-D
+mean face.
+
+Angles are those of rotation = Rz(roll) @ Ry(yaw) @ Rx(pitch) taking a frontal face to the observed one,
+in axes x to the image right, y up, z towards the camera, times SIGNS: with SIGNS all 1, looking at the
+photo, Yaw > 0 turns the nose towards the image's right, Pitch > 0 tips it down, Roll > 0 turns the face
+anticlockwise. A mirrored photo negates Yaw and Roll and keeps Pitch.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,32 @@ import math
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from faceindex.analysis.landmarks import scheme_for
 from faceindex.types import Points, Pose
+
+SIGNS = (1.0, 1.0, 1.0)  # Roll, Yaw, Pitch: see the module docstring
+
+
+def pose_from_mesh(points3d: npt.NDArray[np.float64], canonical: npt.NDArray[np.float64]) -> Pose:
+    """Rotation of `canonical` (x right, y up, z to the camera) onto FaceMesh's points (image pixels,
+    y down, z away from the camera), as Roll, Yaw, Pitch."""
+    observed = points3d * [1.0, -1.0, -1.0]
+    a = canonical - canonical.mean(axis=0)
+    b = observed - observed.mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    reflection = np.sign(np.linalg.det(vt.T @ u.T))
+    rotation = vt.T @ np.diag([1.0, 1.0, reflection]) @ u.T  # b ≈ s * rotation @ a
+    return _angles(rotation)
+
+
+def _angles(rotation: npt.NDArray[np.float64]) -> Pose:
+    """Roll, Yaw, Pitch of rotation = Rz(roll) @ Ry(yaw) @ Rx(pitch) in x-right, y-up, z-to-camera axes."""
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, -rotation[2, 0]))))
+    pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
+    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
+    return Pose(Roll=SIGNS[0] * _wrap(roll), Yaw=SIGNS[1] * _wrap(yaw), Pitch=SIGNS[2] * _wrap(pitch))
 
 
 def estimate_pose(points: Points, width: int, height: int) -> Pose:
@@ -29,10 +63,8 @@ def estimate_pose(points: Points, width: int, height: int) -> Pose:
     # Pose is relative to the line of sight: a face off the image centre that looks straight at the
     # camera is turned towards it in camera axes, and should read 0. Undo the turn of that ray.
     rotation = _towards(tvec.ravel()).T @ rotation
-    pitch = math.degrees(math.atan2(rotation[2, 1], rotation[2, 2]))
-    yaw = math.degrees(math.asin(max(-1.0, min(1.0, -rotation[2, 0]))))
-    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
-    return Pose(Roll=_wrap(roll), Yaw=_wrap(yaw), Pitch=_wrap(pitch))
+    flip = np.diag([1.0, -1.0, -1.0])  # camera axes (y down, z away) -> the y-up, z-to-camera axes of _angles
+    return _angles(flip @ rotation @ flip)
 
 
 def _towards(ray: np.ndarray) -> np.ndarray:

@@ -4,7 +4,13 @@ One 192x192 pass over the whole image finds large faces; passes over overlapping
 448, 896, 1792 … px find smaller ones. The model sees faces from ~9 px of its input, so 448 px tiles
 reach faces of ~20 px (384 px tiles found no more faces on the test photos and cost 30% more time);
 each larger level is used while it is at most half the image's long side,
-which keeps every face size inside the range of some level that does not cut it.
+which keeps every face size inside the range of some level that does not cut it. `upsample` moves the
+smallest tile as face_recognition's number_of_times_to_upsample moves its smallest face: 0 stops at
+896 px tiles (faces of ~40 px and up), 1 at 448 (the default), 2 at 224 (~10 px).
+A face that fills the image (ID photos, avatars, crops other tools export) is outside what the
+full-range model was trained on: the whole-image pass found 8 of 48 such crops. One more pass sees the
+image shrunk into the middle of a black square PADDED_SCALE times its long side, where such a face has
+the size the model knows (48 of 48).
 Detections of all passes are merged by MediaPipe's weighted non-maximum suppression. BlazeFace's
 box is tight around eyes and mouth; it is mapped to a dlib-style face box (the box dlib's shape
 predictors and our MMOD detector use) by a fixed scale and offset measured on the test photos.
@@ -28,6 +34,8 @@ GRID = 48  # one anchor per cell of a 48 x 48 grid (stride 4)
 RAW_SCORE_LIMIT = 80.0
 TILE_BATCH = 16  # tiles per model call
 SMALLEST_FACE = 9 / INPUT  # of a tile's side: the smallest face the model finds
+SMALLEST_TILE = 448  # at upsample 1
+PADDED_SCALE = 2.5  # the close-up pass: the image is 1 / 2.5 of the square it is centred in
 # dlib-style box from BlazeFace's: size x0.909, centre moved by (-0.025, -0.049) box widths; measured on
 # the 47 test faces that both detectors find (bench/calibrate_blazeface.py).
 TO_DLIB_SCALE, TO_DLIB_DX, TO_DLIB_DY = 0.909, -0.025, -0.049
@@ -83,10 +91,16 @@ def _iou(box: npt.NDArray[np.float64], boxes: npt.NDArray[np.float64]) -> npt.ND
     return result
 
 
+def _padded_square(width: int, height: int) -> tuple[int, int, int]:
+    """The square PADDED_SCALE times the long side with the image in its middle."""
+    size = round(max(width, height) * PADDED_SCALE)
+    return (width - size) // 2, (height - size) // 2, size
+
+
 @dataclass
 class BlazeFaceDetector:
     model: TfliteModel
-    smallest_tile: int = 448  # reaches faces of ~20 px
+    upsample: int = 1  # 1: tiles down to 448 px, faces of ~20 px; each step halves both
     overlap: float = 0.25
     min_score: float = 0.5  # MediaPipe's own threshold for this model
     nms_iou: float = 0.3
@@ -96,16 +110,13 @@ class BlazeFaceDetector:
     def detect(self, image: RGBImage) -> list[Detection]:
         height, width = image.shape[:2]
         long_side = max(width, height)
-        squares = tiles(width, height, long_side, 0.0)
-        size = self.smallest_tile
+        squares = [*tiles(width, height, long_side, 0.0), _padded_square(width, height)]
+        smallest = max(INPUT, SMALLEST_TILE * 2 // 2**self.upsample)
+        size = smallest
         # a level whose smallest face (~9 px of the 192 px input) is taller than the image's short side
         # can find nothing: skipping it keeps long, thin images to the cost of their pixels
         short_side = min(width, height)
-        while (
-            size < long_side
-            and (size == self.smallest_tile or 2 * size <= long_side)
-            and size * SMALLEST_FACE <= short_side
-        ):
+        while size < long_side and (size == smallest or 2 * size <= long_side) and size * SMALLEST_FACE <= short_side:
             squares += tiles(width, height, size, self.overlap)
             size *= 2
         found_boxes, found_scores = [], []
@@ -146,15 +157,19 @@ class BlazeFaceDetector:
 
     @staticmethod
     def _input(image: RGBImage, x: int, y: int, size: int) -> npt.NDArray[np.float32]:
-        """The square at (x, y) as a 192 x 192 tensor in [-1, 1], zero past the image edge. The part
-        inside the image is resized and then padded (never padded at full size: the whole-image square
-        of an 80 x 30000 photo would be 2.7 GB)."""
-        crop = image[y : y + size, x : x + size]
+        """The square at (x, y) as a 192 x 192 tensor in [-1, 1], zero past the image edge (x and y may
+        be negative). The part inside the image is resized and then padded (never padded at full size:
+        the whole-image square of an 80 x 30000 photo would be 2.7 GB)."""
+        crop = image[max(y, 0) : y + size, max(x, 0) : x + size]
         scale = INPUT / size
         width, height = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+        left, top = (
+            min(round((max(x, 0) - x) * scale), INPUT - width),
+            min(round((max(y, 0) - y) * scale), INPUT - height),
+        )
         tensor = np.full((INPUT, INPUT, 3), -1.0, np.float32)  # zero pixels
         resized = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
-        tensor[:height, :width] = resized.astype(np.float32) * np.float32(1.0 / 127.5) - np.float32(1.0)
+        tensor[top : top + height, left : left + width] = resized.astype(np.float32) * np.float32(1.0 / 127.5) - 1.0
         return tensor
 
     @staticmethod
