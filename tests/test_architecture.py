@@ -44,3 +44,16 @@ def test_the_service_layer_knows_no_adapter() -> None:
     for path in (SRC / "service").rglob("*.py"):
         for name in _imports(path):
             assert not name.startswith(("faceindex.api", "faceindex.cli")), path
+
+
+def test_the_engine_names_no_model_and_the_registry_knows_every_choice() -> None:
+    """Models are chosen by `models.registry` (issue 11.6): the pipeline names none, and every detector or
+    landmark model a setting may name is in the registry (and the other way round)."""
+    from faceindex.config import CHOICES
+    from faceindex.models import registry
+
+    pipeline = (SRC / "pipeline.py").read_text()
+    for name in [*registry.DETECTORS, *registry.LANDMARKERS, "onnx", "tflite", "dlib."]:
+        assert f'"{name}"' not in pipeline and f"'{name}'" not in pipeline, name
+    assert set(CHOICES["detector"]) == set(registry.DETECTORS)
+    assert set(CHOICES["landmarks"]) == set(registry.LANDMARKERS)

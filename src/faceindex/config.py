@@ -37,6 +37,16 @@ def _default_cache() -> Path:
     return Path(base) / "faceindex" / "models"
 
 
+# the values a setting may take; detector and landmarks are the names in models.registry (a test checks)
+CHOICES = {
+    "detector": ("blazeface", "mmod", "hog"),
+    "landmarks": ("mesh", "5", "68"),
+    "vector_index": ("auto", "exact", "hnsw"),
+    "auth": ("sigv4", "none"),
+    "metrics_auth": ("none", "key"),
+}
+
+
 @with_config(_VALUES)
 @dataclass(frozen=True)
 class ImageLimits:
@@ -58,7 +68,9 @@ class Settings:
     signing_regions: str = ""  # or these, comma-separated ("us-east-1,eu-west-1"); "" is `region` alone
     account_id: str = "000000000000"
     detector: str = "blazeface"  # blazeface (tiled, faces from ~20 px) | mmod (dlib's CNN) | hog (dlib's HOG)
-    detector_upsample: int = 1  # mmod / hog: 1 finds faces down to ~40 px; 0 is ~4x faster, faces >= ~80 px
+    # face_recognition's number_of_times_to_upsample, for every detector: each step halves the smallest face
+    # found and costs ~4x (blazeface: 0 ~40 px, 1 ~20 px, 2 ~10 px; mmod / hog: 0 ~80 px, 1 ~40 px, 2 ~20 px)
+    detector_upsample: int = 1
     landmarks: str = "mesh"  # mesh (FaceMesh, Apache-2.0) | 5 (dlib, public domain) | 68 (opt-in: non-commercial)
     threads: int = 0  # onnxruntime intra-op threads, 0 = one per core
     limits: ImageLimits = field(default_factory=ImageLimits)
@@ -111,14 +123,7 @@ class Settings:
     def validate(self, source: Callable[[str], str] | None = None) -> None:
         """Refuse values no part of the program can use; `source` names a setting where it was given."""
         name = source or variable
-        choices = {
-            "detector": ("blazeface", "mmod", "hog"),
-            "landmarks": ("mesh", "5", "68"),
-            "vector_index": ("auto", "exact", "hnsw"),
-            "auth": ("sigv4", "none"),
-            "metrics_auth": ("none", "key"),
-        }
-        for setting, allowed in choices.items():
+        for setting, allowed in CHOICES.items():
             if (value := getattr(self, setting)) not in allowed:
                 options = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
                 raise InvalidParameter(f"{name(setting)} must be {options}, not {value!r}")
