@@ -42,6 +42,15 @@ class FaceAnalyzer(Protocol):
     def warm_up(self) -> None: ...
 
 
+def _confirmed(detection: Detection, presence: float) -> Detection:
+    """Confidence of a proposal FaceMesh confirmed: the chance that not both models are wrong,
+    1 - (1 - detector) * (1 - presence), on 0-100. BlazeFace alone put a clear frontal face at ~99.4
+    (5% of the clean CelebA faces under 97.6, 1% under 88); FaceMesh's presence for them is >= 0.98.
+    Rekognition reports ~99.9 for such faces, and QualityFilter's LOW_CONFIDENCE should mean doubt."""
+    doubt = (1.0 - detection.confidence / 100.0) * (1.0 - presence)
+    return replace(detection, confidence=100.0 * (1.0 - doubt))
+
+
 @dataclass(frozen=True)
 class LocatedFace:
     detection: Detection
@@ -125,7 +134,9 @@ class FaceEngine:
             checks = found if self.settings.landmarks == registry.MESH else None
             checks = checks or self.landmarker(registry.MESH).landmarks(pixels, boxes, five)
             located = [
-                face for face, check in zip(located, checks, strict=True) if (check.presence or 0.0) >= MIN_PRESENCE
+                replace(face, detection=_confirmed(face.detection, check.presence or 0.0))
+                for face, check in zip(located, checks, strict=True)
+                if (check.presence or 0.0) >= MIN_PRESENCE
             ]
         return located
 

@@ -6,9 +6,8 @@ landmark moves the angles little. With dlib's 5 or 68 points it is solvePnP of a
 mean face.
 
 Angles are those of rotation = Rz(roll) @ Ry(yaw) @ Rx(pitch) taking a frontal face to the observed one,
-in axes x to the image right, y up, z towards the camera, times SIGNS: with SIGNS all 1, looking at the
-photo, Yaw > 0 turns the nose towards the image's right, Pitch > 0 tips it down, Roll > 0 turns the face
-anticlockwise. A mirrored photo negates Yaw and Roll and keeps Pitch.
+in axes x to the image right, y up, z towards the camera, times SIGNS (which give Rekognition's signs).
+A mirrored photo negates Yaw and Roll and keeps Pitch.
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ import numpy.typing as npt
 from faceindex.analysis.landmarks import scheme_for
 from faceindex.types import Points, Pose
 
-SIGNS = (1.0, 1.0, 1.0)  # Roll, Yaw, Pitch: see the module docstring
+# Roll, Yaw, Pitch: Rekognition's signs (docs/pose.md). Looking at the photo: Yaw > 0 the face turns towards
+# the image's right (the subject's own left), Pitch > 0 it looks up, Roll > 0 it leans clockwise.
+SIGNS = (-1.0, 1.0, -1.0)
 
 
 def pose_from_mesh(points3d: npt.NDArray[np.float64], canonical: npt.NDArray[np.float64]) -> Pose:
