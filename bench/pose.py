@@ -224,10 +224,15 @@ def score(photos: list[Photo], outcomes: list[Outcome]) -> dict[str, Any]:
     return result
 
 
+def in_band(value: float, low: float, high: float) -> bool:
+    return (low < value or low == 0.0) and value <= high
+
+
 def yaw_bands(photos: list[Photo], outcomes: list[Outcome]) -> dict[str, Any]:
     bands: dict[str, Any] = {}
     for low, high in YAW_BANDS:
-        inside = [(p, o) for p, o in zip(photos, outcomes, strict=True) if low <= abs(p.truth[0]) <= high]
+        # [0, 30], (30, 60], (60, 90]: AFLW2000's usual yaw bands
+        inside = [(p, o) for p, o in zip(photos, outcomes, strict=True) if in_band(abs(p.truth[0]), low, high)]
         if not inside:
             continue
         errors = [difference(p.truth[0], o.found[0]) for p, o in inside if o.found is not None]
@@ -264,7 +269,10 @@ def read_manifest(devset: Path) -> list[Photo]:
     return photos
 
 
-def run_all(engine: FaceEngine, devset: Path, photos: list[Photo], methods: dict[str, Method]) -> dict[str, Any]:
+def run_all(
+    engine: FaceEngine, devset: Path, photos: list[Photo], methods: dict[str, Method]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Scores per set and method, and every photo's angles (found, mirrored) per method."""
     outcomes: dict[str, list[Outcome]] = {name: [] for name in methods}
     seconds = dict.fromkeys(methods, 0.0)
     started = time.perf_counter()
@@ -288,7 +296,16 @@ def run_all(engine: FaceEngine, devset: Path, photos: list[Photo], methods: dict
     for name in methods:  # per photo, both orientations
         for entry in sets.values():
             entry[name]["ms_per_image"] = round(1000 * seconds[name] / (2 * len(photos)), 1)
-    return sets
+    per_photo = {photo.file: {name: both(o[i]) for name, o in outcomes.items()} for i, photo in enumerate(photos)}
+    return sets, per_photo
+
+
+def both(outcome: Outcome) -> dict[str, list[float] | None]:
+    return {"found": rounded(outcome.found), "mirrored": rounded(outcome.mirrored)}
+
+
+def rounded(angles: Angles | None) -> list[float] | None:
+    return None if angles is None else [round(a, 2) for a in angles]
 
 
 def machine() -> dict[str, Any]:
@@ -334,11 +351,27 @@ def table(results: dict[str, Any]) -> None:
                 mirror,
             ]
             print("| " + " | ".join(str(v) for v in row) + " |")  # fmt: skip
+    print("\n| set | method | " + " | ".join(f"yaw {band}: found, MAE" for band in band_names(results)) + " |")
+    print("|---|---|" + "---|" * len(band_names(results)))
+    for dataset, methods in results["sets"].items():
+        for name, s in methods.items():
+            bands = s["yaw_by_band"]
+            cells = [
+                f"{b['found']}/{b['images']}, {b['yaw_mae']}" if (b := bands.get(n)) else "-"
+                for n in band_names(results)
+            ]
+            print(f"| {dataset} | {name} | " + " | ".join(cells) + " |")  # fmt: skip
     m = results["machine"]
     print(
         f"\nDegrees; MAE over the photos where the method found the annotated face; mirror columns are medians of "
         f"|Yaw + Yaw'|, |Roll + Roll'|, |Pitch - Pitch'|. Machine: {m['cpus']} CPUs, faceindex {m['faceindex_commit']}"
         f"{' (engine files changed)' if m['engine_files_changed'] else ''}, {results['date']}."
+    )
+
+
+def band_names(results: dict[str, Any]) -> list[str]:
+    return list(
+        dict.fromkeys(n for methods in results["sets"].values() for s in methods.values() for n in s["yaw_by_band"])
     )
 
 
@@ -364,8 +397,8 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "devset": str(args.devset),
         "settings": {"peer_mmod_upsample": args.peer_upsample, "min_iou": MIN_IOU, "photos": len(photos)},
-        "sets": run_all(engine, args.devset.expanduser(), photos, methods),
     }
+    results["sets"], results["per_photo"] = run_all(engine, args.devset.expanduser(), photos, methods)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     table(results)
