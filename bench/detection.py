@@ -26,6 +26,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from faceindex.config import Settings  # noqa: E402
+from faceindex.models.base import Detector  # noqa: E402
 from faceindex.pipeline import FaceEngine  # noqa: E402
 
 Box = tuple[float, float, float, float]
@@ -88,9 +90,26 @@ def face_recognition_runner(model: str, upsample: int) -> Runner:
     return run
 
 
+@dataclass
+class TiledEngine(FaceEngine):  # type: ignore[misc]
+    """The default engine with BlazeFace's finest tiles at another size (a candidate default)."""
+
+    smallest_tile: int = 448
+
+    @property
+    def detector(self) -> Detector:
+        default = FaceEngine(self.settings, self._lock, self._built).detector
+        return self._model(f"tiles:{self.smallest_tile}", lambda: replace(default, smallest_tile=self.smallest_tile))
+
+
+def with_tiles(engine: FaceEngine, smallest_tile: int) -> FaceEngine:
+    return TiledEngine(engine.settings, engine._lock, engine._built, smallest_tile=smallest_tile)
+
+
 def candidates(engine: FaceEngine) -> dict[str, Runner]:
     return {
         DEFAULT: engine_runner(engine),
+        "faceindex blazeface, finest tiles 320 px": engine_runner(with_tiles(engine, 320)),
         "faceindex blazeface, upsample 2": engine_runner(engine.with_detector("blazeface", 2)),
         "faceindex mmod (dlib CNN on ORT), upsample 1": engine_runner(engine.with_detector("mmod", 1)),
         "faceindex hog (dlib), upsample 1": engine_runner(engine.with_detector("hog", 1)),

@@ -101,6 +101,7 @@ def _padded_square(width: int, height: int) -> tuple[int, int, int]:
 class BlazeFaceDetector:
     model: TfliteModel
     upsample: int = 1  # 1: tiles down to 448 px, faces of ~20 px; each step halves both
+    smallest_tile: int = SMALLEST_TILE  # at upsample 1 (bench/detection.py measures others)
     overlap: float = 0.25
     min_score: float = 0.5  # MediaPipe's own threshold for this model
     nms_iou: float = 0.3
@@ -111,7 +112,7 @@ class BlazeFaceDetector:
         height, width = image.shape[:2]
         long_side = max(width, height)
         squares = [*tiles(width, height, long_side, 0.0), _padded_square(width, height)]
-        smallest = max(INPUT, SMALLEST_TILE * 2 // 2**self.upsample)
+        smallest = max(INPUT, self.smallest_tile * 2 // 2**self.upsample)
         size = smallest
         # a level whose smallest face (~9 px of the 192 px input) is taller than the image's short side
         # can find nothing: skipping it keeps long, thin images to the cost of their pixels
