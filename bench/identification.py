@@ -87,7 +87,7 @@ def one_gallery(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[30, 60, 116, 232])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[30, 60, 120, 225])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/identification.json")
     args = parser.parse_args()
@@ -108,6 +108,7 @@ def main() -> None:
     rng = np.random.default_rng(12)
     sizes = {}
     for size in args.sizes:
+        size = min(size, len(enrolled_arrays))
         draws = [one_gallery(rng, enrolled_arrays, np.asarray(strangers), size) for _ in range(args.repeats)]
         sizes[str(size)] = {
             key: (

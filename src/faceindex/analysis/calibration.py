@@ -14,7 +14,8 @@ shrinks; a fixed distance threshold would instead let a stranger match *someone*
 
 FMR(d) is a committed table (`data/search_calibration.json`, made by `scripts/calibrate_search.py` from
 the impostor distances of the dev set, docs/responsible-use.md): interpolated in log10 where measured,
-extrapolated below the smallest measured rate by the quadratic the script fitted to the table's tail.
+extrapolated below the smallest measured rate by the exponential tail the script fitted to it. N counts
+every face of the collection (times `effective_share`, measured by the script: 1.0 on the dev set).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Calibration:
     log10_fmr: np.ndarray  # non-decreasing: log10 of the share of impostor pairs at or under each distance
     tail: tuple[float, float, float]  # log10 FMR = a + b d + c d^2 below distances[0]
     source: dict[str, object]
+    effective_share: float = 1.0  # of a collection's faces that count as independent chances
 
     def false_match_rate(self, distance: float) -> float:
         """The per-comparison false-match rate of a match at `distance` (one stranger's chance)."""
@@ -50,7 +52,7 @@ class Calibration:
     def fpir(self, distance: float, faces: int) -> float:
         """The chance that a search of `faces` unrelated faces finds one at `distance` or closer."""
         fmr = min(self.false_match_rate(distance), 1.0 - 1e-16)
-        return float(-math.expm1(max(1, faces) * math.log1p(-fmr)))
+        return float(-math.expm1(max(1.0, faces * self.effective_share) * math.log1p(-fmr)))
 
     def search_similarity(self, distance: float, faces: int) -> float:
         return similarity_for_fpir(self.fpir(distance, faces))
@@ -87,4 +89,5 @@ def calibration(path: Path = TABLE) -> Calibration:
         log10_fmr=np.asarray(table["log10_fmr"], np.float64),
         tail=(float(table["tail"][0]), float(table["tail"][1]), float(table["tail"][2])),
         source=table["source"],
+        effective_share=float(table.get("effective_share", 1.0)),
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from faceindex.analysis.similarity import distance_for, similarity
+from faceindex.analysis.calibration import calibration
 from faceindex.errors import InvalidParameter, ResourceNotFound
 from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.service import validation
@@ -92,17 +90,21 @@ def nearest_faces(
     threshold: float,
     exclude_row: int | None = None,
 ) -> list[FaceMatch]:
-    """Stored faces with similarity >= threshold, most similar first."""
+    """Stored faces with similarity >= threshold, most similar first. Similarity is the open-set score
+    of `analysis.calibration`: a threshold is the same false-positive identification rate whatever the
+    collection's size (the other faces of a searched face's own collection count as its candidates)."""
     index = services.indexes.get(collection)
     wanted = max_faces + (1 if exclude_row is not None else 0)
     found = index.search(query, wanted)
-    limit = distance_for(threshold) if threshold > 0 else np.inf
+    candidates = max(1, len(index) - (1 if exclude_row is not None else 0))
+    scores = calibration()
+    limit = scores.search_distance_for(threshold, candidates)
     keep = [
         (int(k), float(d)) for k, d in zip(found.keys, found.distances, strict=True) if d <= limit and k != exclude_row
     ]
     records = services.store.faces_by_row([k for k, _ in keep])
     matches = [
-        FaceMatch(Similarity=round(float(similarity(d)), 5), Face=face_view(records[k]))
+        FaceMatch(Similarity=round(scores.search_similarity(d, candidates), 5), Face=face_view(records[k]))
         for k, d in keep
         if k in records
     ]
