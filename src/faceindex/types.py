@@ -111,6 +111,7 @@ class AnalyzedFace:
 class CompareFacesMatch:
     Similarity: float
     Face: FaceDetail
+    FalseMatchRate: float | None = None  # faceindex's: per comparison, the share of strangers this similar
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,9 @@ def test_index_search_list_delete(rekognition: Any, testdata: Path) -> None:
     )
     assert found["FaceMatches"] and found["SearchedFaceBoundingBox"]["Width"] > 0
     assert biden_id not in {m["Face"]["FaceId"] for m in found["FaceMatches"]}
+    # the calibrated false-match estimate of each match, in order, in a header (the body is botocore's shape)
+    rates = [float(r) for r in found["ResponseMetadata"]["HTTPHeaders"]["x-faceindex-false-match-rates"].split(",")]
+    assert len(rates) == len(found["FaceMatches"]) and all(0 <= r <= 0.01 for r in rates) and rates == sorted(rates)
     by_id = rekognition.search_faces(CollectionId="boto-faces", FaceId=obama)
     assert by_id["SearchedFaceId"] == obama and obama not in {m["Face"]["FaceId"] for m in by_id["FaceMatches"]}
     assert by_id["FaceMatches"]

@@ -72,6 +72,11 @@ class Calibration:
         return low
 
 
+def significant(rate: float) -> float:
+    """A rate to three significant digits: what the estimate is worth."""
+    return float(f"{rate:.3g}")
+
+
 def similarity_for_fpir(fpir: float) -> float:
     """100 at FPIR 0, 99 at 0.001, 80 at 0.01, 0 from ~0.034 on; strictly decreasing in between."""
     return max(0.0, 100.0 - SIMILARITY_SPAN * float((fpir / DEFAULT_FPIR) ** POWER))

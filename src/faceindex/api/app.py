@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceindex import __version__
-from faceindex.api import landing, logs, openapi, rest
+from faceindex.api import estimates, landing, logs, openapi, rest
 from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
 from faceindex.api.refusals import send_refusal
@@ -129,7 +129,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["*"],
-            expose_headers=["x-amzn-RequestId", "Retry-After"],
+            expose_headers=["x-amzn-RequestId", "Retry-After", estimates.HEADER],
             max_age=600,
         )
     app.add_middleware(ShutdownGate, drain=app.state.drain)

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceindex.api import logs
+from faceindex.api import estimates, logs
 from faceindex.api.rekognition import model as rekognition_model
 from faceindex.api.state import ServerState
 from faceindex.errors import AccessDenied, FaceIndexError
@@ -96,7 +96,9 @@ async def _call(request: Request, work: Callable[[Services], Any]) -> Response:
     request.state.outcome = "ok"
     model = rekognition_model.operation(operation)
     assert model is not None, operation  # every route is named after a Rekognition operation
-    return JSONResponse(rekognition_model.conform(to_jsonable(result), model.output_shape))
+    jsonable = to_jsonable(result)
+    shaped = estimates.merged(rekognition_model.conform(jsonable, model.output_shape), jsonable)
+    return JSONResponse(shaped, headers=estimates.headers(jsonable))
 
 
 def _authenticate(state: ServerState, request: Request) -> AccessKey | None:

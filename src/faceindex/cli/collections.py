@@ -126,10 +126,16 @@ def _search(services: Services, args: argparse.Namespace) -> int:
         output.print_json(result)
     elif result.FaceMatches:
         rows = [
-            [f"{m.Similarity:.2f}", m.Face.FaceId, m.Face.ExternalImageId or "-", m.Face.UserId or "-"]
+            [
+                f"{m.Similarity:.2f}",
+                output.rate(m.FalseMatchRate),
+                m.Face.FaceId,
+                m.Face.ExternalImageId or "-",
+                m.Face.UserId or "-",
+            ]
             for m in result.FaceMatches
         ]
-        print(output.table(["similarity", "face id", "external image id", "user"], rows))
+        print(output.table(["similarity", "false match", "face id", "external image id", "user"], rows))
     else:
         print(f"no face at similarity >= {args.threshold:g}")
     return exits.OK if result.FaceMatches else exits.NOTHING_FOUND

@@ -40,6 +40,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def rate(value: float | None) -> str:
+    """A false-match rate as people read it: "1 in 2,400" (or "-" when there is none)."""
+    if value is None:
+        return "-"
+    if value <= 0:
+        return "< 1 in 10^12"
+    return f"1 in {round(1 / value):,}" if value < 0.5 else f"{value:.0%}"
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]

@@ -119,9 +119,12 @@ def _search(services: Services, args: argparse.Namespace) -> int:
                 else ""
             )
             print(f"searched the largest face, at {box.Left:.3f},{box.Top:.3f}{others}")
-        rows = [[f"{m.Similarity:.2f}", m.User.UserId, m.User.UserStatus] for m in result.UserMatches]
+        rows = [
+            [f"{m.Similarity:.2f}", output.rate(m.FalseMatchRate), m.User.UserId, m.User.UserStatus]
+            for m in result.UserMatches
+        ]
         print(
-            output.table(["similarity", "user", "status"], rows)
+            output.table(["similarity", "false match", "user", "status"], rows)
             if rows
             else f"no user at similarity >= {args.threshold:g}"
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from faceindex.analysis.calibration import calibration, significant
 from faceindex.analysis.similarity import distances, similarity
 from faceindex.errors import InvalidParameter, NoFaceInSource
 from faceindex.imaging.decode import DecodedImage, ImageInput
@@ -79,10 +80,14 @@ def compare_faces(
     unmatched: list[FaceDetail] = []
     if target_faces:
         candidates = np.stack([face.descriptor for face in target_faces if face.descriptor is not None])
-        scores = similarity(distances(query.descriptor, candidates))  # type: ignore[arg-type]
-        for face, score in zip(target_faces, scores, strict=True):
+        gaps = distances(query.descriptor, candidates)  # type: ignore[arg-type]
+        rates = calibration()
+        for face, gap, score in zip(target_faces, gaps, similarity(gaps), strict=True):
             if score >= similarity_threshold:
-                matches.append(CompareFacesMatch(Similarity=round(float(score), 5), Face=face.detail))
+                rate = significant(rates.false_match_rate(float(gap)))
+                matches.append(
+                    CompareFacesMatch(Similarity=round(float(score), 5), Face=face.detail, FalseMatchRate=rate)
+                )
             else:
                 unmatched.append(face.detail)
     matches.sort(key=lambda m: m.Similarity, reverse=True)

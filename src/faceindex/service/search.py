@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faceindex.analysis.calibration import calibration
+from faceindex.analysis.calibration import calibration, significant
 from faceindex.errors import InvalidParameter, ResourceNotFound
 from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.service import validation
@@ -33,6 +33,10 @@ class FaceMatchFace:
 class FaceMatch:
     Similarity: float
     Face: FaceMatchFace
+    # faceindex's: the chance that a search of this collection by someone not in it finds a face this close
+    # (the false-positive identification rate at this score and size); the Rekognition endpoint sends it
+    # in a header, the wire shape stays botocore's
+    FalseMatchRate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,11 @@ def nearest_faces(
     ]
     records = services.store.faces_by_row([k for k, _ in keep])
     matches = [
-        FaceMatch(Similarity=round(scores.search_similarity(d, candidates), 5), Face=face_view(records[k]))
+        FaceMatch(
+            Similarity=round(scores.search_similarity(d, candidates), 5),
+            Face=face_view(records[k]),
+            FalseMatchRate=significant(scores.fpir(d, candidates)),
+        )
         for k, d in keep
         if k in records
     ]

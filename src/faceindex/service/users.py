@@ -12,7 +12,7 @@ from faceindex.imaging.decode import DecodedImage, ImageInput
 from faceindex.service import validation
 from faceindex.service.collections import open_collection
 from faceindex.service.container import Services
-from faceindex.service.search import faces_of_query_image, nearest_faces
+from faceindex.service.search import FaceMatch, faces_of_query_image, nearest_faces
 from faceindex.store.paging import decode_token, encode_token
 from faceindex.store.records import CollectionRecord
 from faceindex.types import Descriptor, FaceDetail
@@ -63,6 +63,7 @@ class DisassociateFacesResult:
 class UserMatch:
     Similarity: float
     User: User
+    FalseMatchRate: float | None = None  # faceindex's: that of the user's best-matching face (search.FaceMatch)
 
 
 @dataclass(frozen=True)
@@ -256,11 +257,11 @@ def _match_users(
     exclude: str | None,
 ) -> list[UserMatch]:
     """A user's similarity is that of its best-matching face."""
-    best: dict[str, float] = {}
+    best: dict[str, FaceMatch] = {}
     for query in queries:
         for match in nearest_faces(services, collection, query, 4096, threshold):
             user = match.Face.UserId
-            if user is not None and user != exclude:
-                best[user] = max(best.get(user, 0.0), match.Similarity)
-    ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
-    return [UserMatch(score, User(user)) for user, score in ranked]
+            if user is not None and user != exclude and match.Similarity > getattr(best.get(user), "Similarity", -1):
+                best[user] = match
+    ranked = sorted(best.items(), key=lambda item: item[1].Similarity, reverse=True)[:limit]
+    return [UserMatch(match.Similarity, User(user), match.FalseMatchRate) for user, match in ranked]

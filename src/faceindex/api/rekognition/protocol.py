@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from faceindex.api import logs
+from faceindex.api import estimates, logs
 from faceindex.api.rekognition import model, sigv4
 from faceindex.api.rekognition.operations import HANDLERS
 from faceindex.api.state import ServerState
@@ -46,8 +46,9 @@ async def endpoint(request: Request) -> Response:
             raise model.SerializationError("The request body is not valid JSON.") from None
         decoded = model.decode_input(params, operation_model)
         result = await state.run(HANDLERS[operation], decoded)
-        payload = model.conform(to_jsonable(result), operation_model.output_shape)
-        response = Response(json.dumps(payload), media_type=CONTENT_TYPE)
+        jsonable = to_jsonable(result)
+        payload = model.conform(jsonable, operation_model.output_shape)
+        response = Response(json.dumps(payload), media_type=CONTENT_TYPE, headers=estimates.headers(jsonable))
     except sigv4.AuthError as error:
         outcome = error.code
         response = error_response(error.code, error.message, error.status)
