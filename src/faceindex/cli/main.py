@@ -10,6 +10,7 @@ from pathlib import Path
 
 from faceindex.cli import collections as cli_collections
 from faceindex.cli import detect as cli_detect
+from faceindex.cli import evaluate as cli_evaluate
 from faceindex.cli import exits, output
 from faceindex.cli import server as cli_server
 from faceindex.config import Settings
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = models_commands.add_parser("prepare", help="convert the models to ONNX now")
     prepare.add_argument("--force", action="store_true", help="rebuild even when the cache is valid")
     cli_collections.register(commands)
+    cli_evaluate.register(commands)
     cli_server.register(commands)
     return parser
 
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_detect.run(engine, args)
         if args.command in cli_collections.COMMANDS:
             return cli_collections.run(args, settings, engine)
+        if args.command in cli_evaluate.COMMANDS:
+            return cli_evaluate.run(engine, args)
         return _models(settings, args)
     except ModelError as exc:
         print(f"faceindex: model error: {exc.message}", file=sys.stderr)
