@@ -110,6 +110,7 @@ def candidates(engine: FaceEngine) -> dict[str, Runner]:
     return {
         DEFAULT: engine_runner(engine),
         "faceindex blazeface, finest tiles 320 px": engine_runner(with_tiles(engine, 320)),
+        "faceindex blazeface, finest tiles 256 px": engine_runner(with_tiles(engine, 256)),
         "faceindex blazeface, upsample 2": engine_runner(engine.with_detector("blazeface", 2)),
         "faceindex mmod (dlib CNN on ORT), upsample 1": engine_runner(engine.with_detector("mmod", 1)),
         "faceindex hog (dlib), upsample 1": engine_runner(engine.with_detector("hog", 1)),
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most N images of each category (a quick run)")
     parser.add_argument("--only", nargs="*", help="run only the candidates whose name contains one of these")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/detection.json")
+    parser.add_argument("--keep", type=Path, help="a results JSON whose other detectors' rows are kept (marked)")
     args = parser.parse_args()
     images = load_set(args.set, args.limit)
     print(f"{len(images)} images, {sum(len(i['truth']) for i in images)} faces", file=sys.stderr)
@@ -203,6 +205,10 @@ def main() -> None:
             continue
         results[name] = measure(name, run, images, pixels)
         print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k != 'tight_crops_missed'})}")
+    if args.keep:  # rows measured in an earlier run on the same set, for detectors not run now
+        earlier = json.loads(args.keep.read_text())["detectors"]
+        for name, row in earlier.items():
+            results.setdefault(name, {**row, "measured_in_an_earlier_run": str(args.keep.name)})
     report = {
         "set": str(args.set),
         "images": len(images),

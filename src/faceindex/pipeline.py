@@ -19,13 +19,15 @@ from faceindex.analysis import eyes_mouth, landmarks, pose, quality
 from faceindex.config import Settings
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack, registry
-from faceindex.models.base import Detector, Embedder, Landmarker
+from faceindex.models.base import Detector, Embedder, Landmarker, Verifier
 from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
 from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
 T = TypeVar("T")
-MIN_PRESENCE = 0.5  # FaceMesh's face-presence probability: real faces score ~1.0, look-alikes ~0
+# FaceMesh is this sure of a face: real faces cut by the image edge score 1.0; no dog's face of the dev set
+# scored more than 0.9989 (with BlazeFace under 0.8, the other proposals are for the verifier)
+CERTAIN_PRESENCE = 0.9995
 
 
 class FaceAnalyzer(Protocol):
@@ -42,12 +44,14 @@ class FaceAnalyzer(Protocol):
     def warm_up(self) -> None: ...
 
 
-def _confirmed(detection: Detection, presence: float) -> Detection:
-    """Confidence of a proposal FaceMesh confirmed: the chance that not both models are wrong,
-    1 - (1 - detector) * (1 - presence), on 0-100. BlazeFace alone put a clear frontal face at ~99.4
-    (5% of the clean CelebA faces under 97.6, 1% under 88); FaceMesh's presence for them is >= 0.98.
-    Rekognition reports ~99.9 for such faces, and QualityFilter's LOW_CONFIDENCE should mean doubt."""
-    doubt = (1.0 - detection.confidence / 100.0) * (1.0 - presence)
+def _agreed(detection: Detection, probability: float | None) -> Detection:
+    """Confidence of a face a second model also judged (FaceMesh's presence, the verifier's confidence):
+    the chance that not both are wrong, 1 - (1 - detector) * (1 - other), on 0-100. BlazeFace alone put a
+    clear frontal face at ~99.4 (5% of the clean CelebA faces under 97.6, 1% under 88); FaceMesh's presence
+    for them is >= 0.98. Rekognition reports ~99.9 for such faces, and LOW_CONFIDENCE should mean doubt."""
+    if probability is None:
+        return detection
+    doubt = (1.0 - detection.confidence / 100.0) * (1.0 - probability)
     return replace(detection, confidence=100.0 * (1.0 - doubt))
 
 
@@ -91,6 +95,9 @@ class FaceEngine:
         name, upsample = self.settings.detector, self.settings.detector_upsample
         return self._model(f"detector:{name}:{upsample}", lambda: self.detector_entry.build(self.context, upsample))
 
+    def verifier(self, name: str) -> Verifier:
+        return self._model(f"verifier:{name}", lambda: registry.verifier(name)(self.context))
+
     def landmarker(self, name: str) -> Landmarker:
         return self._model(f"landmarks:{name}", lambda: registry.landmarker(name).build(self.context))
 
@@ -106,8 +113,8 @@ class FaceEngine:
     def warm_up(self) -> None:
         """Load every model now (a server does this before it reports ready)."""
         _ = self.detector, self.embedder, self.aligner, self.landmarker(self.settings.landmarks)
-        if self.detector_entry.confirm_with_mesh:
-            self.landmarker(registry.MESH)
+        if self.detector_entry.verifier is not None:
+            self.verifier(self.detector_entry.verifier)
 
     def with_detector(self, detector: str, upsample: int = 1) -> FaceEngine:
         """The same loaded models with another detector."""
@@ -128,17 +135,27 @@ class FaceEngine:
         five = [shape_points(s) for s in shapes5]
         found = self.landmarker(self.settings.landmarks).landmarks(pixels, boxes, five)
         located = [
-            LocatedFace(d, shape, f.points, f.points3d) for d, shape, f in zip(detections, shapes5, found, strict=True)
+            LocatedFace(_agreed(d, f.presence), shape, f.points, f.points3d)
+            for d, shape, f in zip(detections, shapes5, found, strict=True)
         ]
-        if self.detector_entry.confirm_with_mesh:  # e.g. BlazeFace proposes, FaceMesh's presence score confirms
-            checks = found if self.settings.landmarks == registry.MESH else None
-            checks = checks or self.landmarker(registry.MESH).landmarks(pixels, boxes, five)
-            located = [
-                replace(face, detection=_confirmed(face.detection, check.presence or 0.0))
-                for face, check in zip(located, checks, strict=True)
-                if (check.presence or 0.0) >= MIN_PRESENCE
-            ]
-        return located
+        entry = self.detector_entry
+        if entry.verifier is None:
+            return located
+        # e.g. BlazeFace proposes; an unsure proposal stays when FaceMesh is certain or dlib's CNN confirms it
+        unsure = [
+            i
+            for i, (d, f) in enumerate(zip(detections, found, strict=True))
+            if d.score < entry.sure_score and (f.presence or 0.0) < CERTAIN_PRESENCE
+        ]
+        opinions = self.verifier(entry.verifier).confirm(pixels, [boxes[i] for i in unsure])
+        verdicts = dict(zip(unsure, opinions, strict=True))
+        kept = []
+        for i, face in enumerate(located):
+            if i not in verdicts:
+                kept.append(face)
+            elif (opinion := verdicts[i]) is not None:
+                kept.append(replace(face, detection=_agreed(face.detection, opinion.confidence / 100)))
+        return kept
 
     @property
     def canonical_face(self) -> npt.NDArray[np.float64]:

@@ -34,6 +34,14 @@ class Landmarker(Protocol):
         ...
 
 
+class Verifier(Protocol):
+    name: str
+
+    def confirm(self, image: RGBImage, boxes: list[PixelBox]) -> list[Detection | None]:
+        """For each proposal, the verifier's own detection of that face, or None when it sees none."""
+        ...
+
+
 class Embedder(Protocol):
     def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """N x 150 x 150 x 3 aligned RGB chips -> N x 128 descriptors."""

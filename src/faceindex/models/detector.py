@@ -143,12 +143,32 @@ class MmodDetector:
     name: str = "mmod"
 
     def detect(self, image: RGBImage) -> list[Detection]:
+        return self.detect_many([image])[0]
+
+    def detect_many(self, images: list[RGBImage]) -> list[list[Detection]]:
+        """Faces in each image; images of one size run through the network as one batch."""
         scale = 2**self.upsample
-        work: npt.NDArray[Any] = image
-        for _ in range(self.upsample):
-            work = cv2.resize(work, (work.shape[1] * 2, work.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
-        pyramid, rects = build_pyramid(work, tuple(self.meta["mean"]), self.meta["padding"], self.meta["outer_padding"])
-        scores = self.model.run({"pyramid": pyramid})[0][0, 0]
+        works: list[npt.NDArray[Any]] = []
+        for image in images:
+            work: npt.NDArray[Any] = image
+            for _ in range(self.upsample):
+                work = cv2.resize(work, (work.shape[1] * 2, work.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
+            works.append(work)
+        found: list[list[Detection]] = [[] for _ in images]
+        by_size: dict[tuple[int, ...], list[int]] = {}
+        for index, work in enumerate(works):
+            by_size.setdefault(work.shape, []).append(index)
+        for indices in by_size.values():
+            pyramids = [
+                build_pyramid(works[i], tuple(self.meta["mean"]), self.meta["padding"], self.meta["outer_padding"])
+                for i in indices
+            ]
+            scores = self.model.run({"pyramid": np.concatenate([p for p, _ in pyramids])})[0]
+            for i, (_, rects), score_map in zip(indices, pyramids, scores, strict=True):
+                found[i] = self._decode(score_map[0], rects, scale)
+        return found
+
+    def _decode(self, scores: npt.NDArray[np.float32], rects: list[Rect], scale: int) -> list[Detection]:
         window_w, window_h = self.meta["window"]
         candidates: list[tuple[float, Rect]] = []
         for r, c in zip(*np.nonzero(scores > 0.0), strict=True):
