@@ -22,7 +22,7 @@ MERGE_IOU = 0.3  # a HOG box overlapping a CNN box this much is the same face
 # onnxruntime keeps the buffers of every input shape it has seen: over a few hundred photos of different
 # sizes the process grew past 8 GB. A fresh session every so often gives that memory back.
 RECYCLE_EVERY = 40
-CROWD_BUDGET = 32e6  # pixels after upsampling: 1024 x 768 gets upsample 2, 720 x 480 upsample 3
+CROWD_BUDGET = 33e6  # pixels after upsampling: 2 MP and 1024 x 768 get upsample 2, 720 x 480 upsample 3
 
 
 @dataclass(frozen=True)
