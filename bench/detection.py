@@ -94,7 +94,7 @@ def face_recognition_runner(model: str, upsample: int) -> Runner:
 class TiledEngine(FaceEngine):  # type: ignore[misc]
     """The default engine with BlazeFace's finest tiles at another size (a candidate default)."""
 
-    smallest_tile: int = 448
+    smallest_tile: int = 320
 
     @property
     def detector(self) -> Detector:
@@ -109,7 +109,7 @@ def with_tiles(engine: FaceEngine, smallest_tile: int) -> FaceEngine:
 def candidates(engine: FaceEngine) -> dict[str, Runner]:
     return {
         DEFAULT: engine_runner(engine),
-        "faceindex blazeface, finest tiles 320 px": engine_runner(with_tiles(engine, 320)),
+        "faceindex blazeface, finest tiles 448 px (the default before)": engine_runner(with_tiles(engine, 448)),
         "faceindex blazeface, finest tiles 256 px": engine_runner(with_tiles(engine, 256)),
         "faceindex blazeface, upsample 2": engine_runner(engine.with_detector("blazeface", 2)),
         "faceindex mmod (dlib CNN on ORT), upsample 1": engine_runner(engine.with_detector("mmod", 1)),

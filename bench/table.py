@@ -14,10 +14,35 @@ def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
     if which == "search":
         search_tables(json.loads((ROOT / "bench/results/search.json").read_text()))
+    elif which == "detection":
+        detection_table(json.loads((ROOT / "bench/results/detection.json").read_text()))
     elif which == "server":
         server_table(json.loads((ROOT / "bench/results/server.json").read_text()))
     else:
         pipeline_tables(json.loads((ROOT / "bench/results/pipeline.json").read_text()))
+
+
+def detection_table(results: dict[str, Any]) -> None:
+    bands = ["0-24", "24-40", "40-80", "80-160", "160+"]
+    categories = ["tight", "gray_scan", "small", "crowd", "profile_tilt"]
+    print(
+        "| detector | "
+        + " | ".join(f"{b} px" for b in bands)
+        + " | "
+        + " | ".join(categories)
+        + " | false pos. | ms/MP |"
+    )
+    print("|---|" + "---|" * (len(bands) + len(categories) + 2))
+    for name, row in results["detectors"].items():
+        size = [f"{row['recall_by_size'][b]['recall']:.2f}" for b in bands]
+        kind = [f"{row['recall_by_category'][c]['recall']:.2f}" for c in categories]
+        fp = f"{row['false_positives']} in {row['face_free_images_with_a_detection']}"
+        print(f"| {name} | " + " | ".join(size + kind) + f" | {fp} | {row['ms_per_mp_median']:.0f} |")
+    faces = results["detectors"][next(iter(results["detectors"]))]["recall_by_size"]
+    counts = ", ".join(f"{b} px: {faces[b]['faces']}" for b in bands)
+    print(
+        f"\n{results['images']} photos, {results['faces']} faces ({counts}); recall at IoU >= {results['match_iou']}."
+    )
 
 
 def server_table(results: dict[str, Any]) -> None:

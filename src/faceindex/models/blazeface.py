@@ -1,12 +1,14 @@
 """BlazeFace full-range (MediaPipe, Apache-2.0) on LiteRT, run over an image pyramid of tiles.
 
 One 192x192 pass over the whole image finds large faces; passes over overlapping square tiles of
-448, 896, 1792 … px find smaller ones. The model sees faces from ~9 px of its input, so 448 px tiles
-reach faces of ~20 px (384 px tiles found no more faces on the test photos and cost 30% more time);
-each larger level is used while it is at most half the image's long side,
-which keeps every face size inside the range of some level that does not cut it. `upsample` moves the
-smallest tile as face_recognition's number_of_times_to_upsample moves its smallest face: 0 stops at
-896 px tiles (faces of ~40 px and up), 1 at 448 (the default), 2 at 224 (~10 px).
+320, 640, 1280 … px find smaller ones. The model sees faces from ~9 px of its input, so 320 px tiles
+reach faces of ~15 px; each larger level is used while it is at most half the image's long side,
+which keeps every face size inside the range of some level that does not cut it. On the hard_faces dev
+set (bench/detection.py) 320 px tiles found 30% / 61% of the faces under 24 / 24-40 px, 448 px tiles
+11% / 44%, at 191 against 152 ms per megapixel. `upsample` moves the smallest tile as
+face_recognition's number_of_times_to_upsample moves its smallest face: 0 stops at 640 px tiles
+(faces of ~30 px and up), 1 at 320 (the default), 2 at 192 (~9 px; 55% / 71%, as dlib's HOG with two
+upsamplings, at about twice the time).
 A face that fills the image (ID photos, avatars, crops other tools export) is outside what the
 full-range model was trained on: the whole-image pass found 8 of 48 such crops. One more pass sees the
 image shrunk into the middle of a black square PADDED_SCALE times its long side, where such a face has
@@ -34,7 +36,7 @@ GRID = 48  # one anchor per cell of a 48 x 48 grid (stride 4)
 RAW_SCORE_LIMIT = 80.0
 TILE_BATCH = 16  # tiles per model call
 SMALLEST_FACE = 9 / INPUT  # of a tile's side: the smallest face the model finds
-SMALLEST_TILE = 448  # at upsample 1
+SMALLEST_TILE = 320  # at upsample 1
 PADDED_SCALE = 2.5  # the close-up pass: the image is 1 / 2.5 of the square it is centred in
 # dlib-style box from BlazeFace's: size x0.909, centre moved by (-0.025, -0.049) box widths; measured on
 # the 47 test faces that both detectors find (bench/calibrate_blazeface.py).
@@ -100,7 +102,7 @@ def _padded_square(width: int, height: int) -> tuple[int, int, int]:
 @dataclass
 class BlazeFaceDetector:
     model: TfliteModel
-    upsample: int = 1  # 1: tiles down to 448 px, faces of ~20 px; each step halves both
+    upsample: int = 1  # 1: tiles down to 320 px, faces of ~15 px; each step halves both
     smallest_tile: int = SMALLEST_TILE  # at upsample 1 (bench/detection.py measures others)
     overlap: float = 0.25
     min_score: float = 0.5  # MediaPipe's own threshold for this model
