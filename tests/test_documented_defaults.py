@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from faceindex.analysis.calibration import calibration
 from faceindex.analysis.similarity import distance_for
 from faceindex.api.rekognition.model import service_model
 from faceindex.api.rekognition.operations import HANDLERS
@@ -97,13 +98,18 @@ class World:
             self.services.store.set_user(self.record, [stored.face_id], user)
         return str(stored.face_id)
 
-    def around(self, query: np.ndarray, similarity: float, as_users: bool = False) -> dict[str, str]:
-        """Faces 0.5 above and 0.5 below `similarity` from `query`, on opposite sides of it."""
+    def around(
+        self, query: np.ndarray, similarity: float, as_users: bool = False, search: bool = True
+    ) -> dict[str, str]:
+        """Faces 0.5 above and 0.5 below `similarity` from `query`, on opposite sides of it: a search's
+        similarity (which depends on the faces searched: these two; a searched face is not its own match),
+        or with `search` false the per-comparison one (CompareFaces, AssociateFaces)."""
         direction = np.random.default_rng(7).standard_normal(query.shape)
         direction /= np.linalg.norm(direction)
         ids = {}
         for label, sign, score in (("above", 1.0, similarity + 0.5), ("below", -1.0, similarity - 0.5)):
-            ids[label] = self.add(query + sign * distance_for(score) * direction, label if as_users else None)
+            distance = calibration().search_distance_for(score, 2) if search else distance_for(score)
+            ids[label] = self.add(query + sign * distance * direction, label if as_users else None)
         return ids
 
 
@@ -179,7 +185,7 @@ def _associate_faces(s: Services, photos: dict[str, bytes], value: object) -> An
     world = World(s)
     query = _query(s, photos["sharp"])
     world.add(query, user="owner")
-    ids = world.around(query, 75.0)
+    ids = world.around(query, 75.0, search=False)
     params = {"CollectionId": world.name, "UserId": "owner", "FaceIds": [ids["above"], ids["below"]]}
     answer = _answer("AssociateFaces", s, _with(params, "UserMatchThreshold", value))
     return [label for label, face in ids.items() if face in answer]

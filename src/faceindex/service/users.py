@@ -205,12 +205,14 @@ def search_users(
             raise ResourceNotFound(f"face {face_id} is not in collection {collection.name}")
         queries, exclude = [records[0].descriptor], records[0].user_id
         searched: dict[str, object] = {"SearchedFace": SearchedFaceRef(face_id)}
+        searched_row: int | None = records[0].row_id
     else:
         user = _existing_user(services, collection, user_id or "")
         queries = [r.descriptor for r in services.store.user_faces(collection, user) if r.descriptor is not None]
         exclude = user
         searched = {"SearchedUser": SearchedUserRef(user)}
-    matches = _match_users(services, collection, queries, threshold, limit, exclude)
+        searched_row = None
+    matches = _match_users(services, collection, queries, threshold, limit, exclude, searched_row)
     return SearchUsersResult(tuple(matches), collection.face_model_version, **searched)  # type: ignore[arg-type]
 
 
@@ -255,11 +257,12 @@ def _match_users(
     threshold: float,
     limit: int,
     exclude: str | None,
+    searched_row: int | None = None,
 ) -> list[UserMatch]:
-    """A user's similarity is that of its best-matching face."""
+    """A user's similarity is that of its best-matching face (a searched face is not its own candidate)."""
     best: dict[str, FaceMatch] = {}
     for query in queries:
-        for match in nearest_faces(services, collection, query, 4096, threshold):
+        for match in nearest_faces(services, collection, query, 4096, threshold, exclude_row=searched_row):
             user = match.Face.UserId
             if user is not None and user != exclude and match.Similarity > getattr(best.get(user), "Similarity", -1):
                 best[user] = match
