@@ -398,9 +398,12 @@ def main() -> None:
         "devset": str(args.devset),
         "settings": {"peer_mmod_upsample": args.peer_upsample, "min_iou": MIN_IOU, "photos": len(photos)},
     }
-    results["sets"], results["per_photo"] = run_all(engine, args.devset.expanduser(), photos, methods)
+    results["sets"], per_photo = run_all(engine, args.devset.expanduser(), photos, methods)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
+    # each photo's angles (the sets' labels among them) stay beside the dev set, outside the repository
+    photos_out = args.devset.expanduser() / "pose-per-photo.json"
+    photos_out.write_text(json.dumps(per_photo) + "\n")
     table(results)
 
 
