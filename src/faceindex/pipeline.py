@@ -1,8 +1,8 @@
 """The one place where the models are composed: image -> list[AnalyzedFace].
 
-decode -> detect -> 5-point shape -> landmarks (FaceMesh: one batch; with BlazeFace also the check that
-a proposal is a face) -> align (150 px chips) -> embed (one batch)
--> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
+decode -> detect -> 5-point shape -> landmarks (FaceMesh: one batch) -> the detector's unsure proposals
+confirmed or dropped by a verifier (BlazeFace: dlib's CNN on crops) -> align (150 px chips) -> embed (one
+batch) -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
 """
 
 from __future__ import annotations
