@@ -5,7 +5,7 @@ from __future__ import annotations
 OK = 0
 NOTHING_FOUND = 1  # the command ran, but found no face or no match, or left some faces as they were
 BAD_INPUT = 2  # bad usage, a file that cannot be read or decoded, an unknown collection, ...
-MODEL = 3  # a model could not be prepared or run
+MODEL = 3  # could not start: a model could not be prepared or run, or serve's port is taken
 INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 EPILOG = """\
@@ -15,6 +15,6 @@ exit codes (the same for every command):
        faces left as they were (faces delete, users associate, users disassociate)
   2    bad input or usage: a file that cannot be read or decoded (detect and index: any one of them),
        a bad option, an unknown collection; the message names Rekognition's error code
-  3    model error: the model pack could not be prepared or run
+  3    could not start: the model pack could not be prepared or run, or (serve) the port is taken
   130  interrupted (Ctrl-C)
 """

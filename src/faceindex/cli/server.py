@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import replace
 
-from faceindex.cli import output
+from faceindex.cli import exits, output
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
 from faceindex.service.keys import ALL_OPERATIONS, AccessKey, KeyStore
@@ -16,7 +16,7 @@ from faceindex.store.sqlite.store import SqliteStore
 
 COMMANDS = ("serve", "keys")
 FIRST_KEY_FILE = "first-key.json"  # the first key's secret when stderr is not a terminal
-EXIT_CANNOT_START = 3  # the server could not start: its port (here), or a model (uvicorn's startup failure)
+EXIT_CANNOT_START = exits.MODEL  # the server could not start: its port (here), or a model (uvicorn's startup failure)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
