@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import importlib.metadata
 import json
 import math
 import os
@@ -593,8 +594,14 @@ def checks(results: dict[str, PhotoResult]) -> dict[str, Any]:
     subpixel_chip of those integer points against face_chips (grey levels)."""
     out: dict[str, Any] = {}
     for key in ("parity", "default_vs_base", "subpixel_chip_vs_dlib"):
-        values = [r.checks[key] for r in results.values() if key in r.checks]
-        out[key] = {"photos": len(values), "max_abs_difference": max(values) if values else None}
+        values = {f: r.checks[key] for f, r in results.items() if key in r.checks}
+        worst = max(values, key=lambda f: values[f]) if values else None
+        out[key] = {
+            "photos": len(values),
+            "max_abs_difference": None if worst is None else values[worst],
+            "photos_over_1e-4": sum(v > 1e-4 for v in values.values()),
+            "worst": worst,
+        }
     out["faces_with_mesh_and_the_same_hog_face"] = len(annotated(results))
     return out
 
@@ -609,7 +616,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
         "dlib": dlib.__version__,
-        "face_recognition": face_recognition.__version__,
+        "face_recognition": importlib.metadata.version("face_recognition"),  # its __version__ says 1.2.3
         "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
         "engine_files_changed": bool(git("status", "--porcelain", "--", "src/faceindex")),
         "threads": os.environ.get("FACEINDEX_THREADS"),
@@ -672,12 +679,13 @@ def main() -> None:
     fold_of = {f: p.fold for p in pairs for f in (p.a, p.b)}
     engine = FaceEngine(Settings())
     engine.warm_up()
+    measured_on = machine()  # the commit and engine state the run starts from (modules are loaded now)
     started = time.perf_counter()
     results = first_pass(engine, devset, files)
     mesh_map = fit_mesh_map(results, fold_of)
     second_pass(engine, devset, results, args.jitters)
     out = {
-        "machine": machine(),
+        "machine": measured_on,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "set": {
             "devset": str(args.devset),
