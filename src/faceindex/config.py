@@ -41,6 +41,7 @@ def _default_cache() -> Path:
 CHOICES = {
     "detector": ("blazeface", "mmod", "hog"),
     "landmarks": ("mesh", "5", "68"),
+    "alignment": ("facemesh", "dlib5"),
     "vector_index": ("auto", "exact", "hnsw"),
     "auth": ("sigv4", "none"),
     "metrics_auth": ("none", "key"),
@@ -72,6 +73,9 @@ class Settings:
     # found and costs ~4x (blazeface: 0 ~40 px, 1 ~20 px, 2 ~10 px; mmod / hog: 0 ~80 px, 1 ~40 px, 2 ~20 px)
     detector_upsample: int = 1
     landmarks: str = "mesh"  # mesh (FaceMesh, Apache-2.0) | 5 (dlib, public domain) | 68 (opt-in: non-commercial)
+    # the descriptor's chip: facemesh (FaceMesh's eye corners and nose, chip + mirror averaged; dlib's 5 points
+    # where there is no sure mesh) | dlib5 (dlib's 5-point model, one chip: face_recognition's descriptor)
+    alignment: str = "facemesh"
     threads: int = 0  # onnxruntime intra-op threads, 0 = one per core
     limits: ImageLimits = field(default_factory=ImageLimits)
     # the server (`faceindex serve`)
@@ -172,7 +176,7 @@ def _same(*keys: str) -> dict[str, str]:
 
 # The file's sections: key in the file -> the setting (Settings attribute) it fills.
 SECTIONS: dict[str, dict[str, str]] = {
-    "engine": _same("model_cache", "detector", "detector_upsample", "landmarks", "threads"),
+    "engine": _same("model_cache", "detector", "detector_upsample", "landmarks", "alignment", "threads"),
     "store": _same("data_dir", "vector_index", "max_db_bytes", "min_free_bytes"),
     "server": _same("host", "port", "auth", "region", "signing_regions", "account_id", "max_body_bytes")
     | _same("max_in_flight", "max_waiting", "max_connections", "header_timeout_s", "body_timeout_s")
