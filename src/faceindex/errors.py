@@ -17,6 +17,8 @@ parameter, never image bytes or descriptors.
     ├── ServiceQuotaExceeded      e.g. more than 100 faces for one user (ServiceQuotaExceededException)
     ├── ImageTooLarge             over the byte or pixel limit (ImageTooLargeException)
     ├── InvalidS3Object           Image.S3Object cannot be read (InvalidS3ObjectException)
+    ├── VideoTooLarge             over 10 GB or 6 hours (VideoTooLargeException)
+    ├── InvalidVideo              not a video, or one that cannot be decoded: a video job's StatusMessage
     ├── AccessDenied              the access key may not call this operation (AccessDeniedException)
     ├── Throttled                 the server is at its concurrency limit (ThrottlingException)
     ├── ServiceUnavailable        the disk failed a write: retry later (ServiceUnavailableException, HTTP 503)
@@ -85,6 +87,20 @@ class ImageTooLarge(FaceIndexError):
 
 class InvalidS3Object(FaceIndexError):
     code = "InvalidS3ObjectException"
+
+
+class VideoTooLarge(FaceIndexError):
+    """Over the stored-video limits (10 GB, 6 hours): Rekognition raises it at Start."""
+
+    code = "VideoTooLargeException"
+
+
+class InvalidVideo(FaceIndexError):
+    """Not a video, an unsupported container, or a stream that cannot be decoded. Rekognition does not
+    look inside the video at Start: a job fails with this message as its StatusMessage. Raised outside
+    a job (the CLI) it is a bad argument."""
+
+    code = "InvalidParameterException"
 
 
 class AccessDenied(FaceIndexError):
