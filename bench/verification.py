@@ -13,7 +13,8 @@ several faces, and the labelled person is nearly always the largest.
 Pass 1, per photo (distance: Euclidean between 128-D descriptors, as face_recognition and dlib compare them):
   * peer: face_recognition 1.3.0 with its defaults: face_locations (HOG, upsample 1), face_encodings
     (num_jitters=1, model="small": dlib's 5-point shape on the HOG box, dlib's ResNet), every face encoded;
-  * faceindex default: FaceEngine(Settings()).analyze(pixels), the largest face's descriptor;
+  * faceindex default: FaceEngine(Settings()).analyze(pixels), the largest face's descriptor (alignment
+    "facemesh" since issue 12.1: FaceMesh's eye corners and nose, the chip and its mirror averaged);
   * engine.locate(pixels) for that face's landmarks: dlib's 5 points on the (mapped BlazeFace) box, which the
     default aligns on, and FaceMesh's 468 points; dlib's 5 points on the peer's HOG box for the same face.
 The mesh map: a least-squares linear map from a handful of FaceMesh points to where dlib's 5-point model puts its
@@ -22,7 +23,9 @@ mapped by the map fitted on the people of folds 1, 3, 5, 7, 9 and the other way 
 a map that saw its person. The map fitted on every face is saved as the recipe.
 Pass 2, per photo with a face: every variant, one after the other on the same pixels (the same ResNet on
 onnxruntime as the default, face_chips' 150 px chips, padding 0.25):
-  * mirror: the chip and its horizontal flip embedded, the two descriptors averaged;
+  * dlib 5: dlib's 5 points on the detector's box, one chip (alignment "dlib5": the default until issue 12.1,
+    face_recognition's descriptor on faceindex's boxes);
+  * mirror: the chip and its horizontal flip embedded, the two descriptors averaged (dlib 5 + mirror);
   * jitter N: dlib's jitter_image (random crop, scale, rotation, flip) N times, the descriptors averaged, as
     face_recognition's num_jitters=N;
   * mesh 5 (nose i): dlib's five points taken straight from FaceMesh (eye corners 263/362/33/133, nose i);
@@ -76,6 +79,7 @@ DEFAULT_DEVSET = Path.home() / ".cache" / "faceindex" / "devsets" / "celeba_peop
 PEER = "face_recognition 1.3.0 (hog, upsample 1)"
 DEFAULT = "faceindex default (analyze)"
 BASE = "default alignment"  # analyze()'s chip + embedding redone in pass 2: the cost baseline of the variants
+OLD_DEFAULT = "dlib 5"  # alignment "dlib5", the default before issue 12.1
 FAR = 1e-3
 
 # dlib's 5-point order: 0/1 outer/inner corner of the image-right eye, 2/3 outer/inner of the image-left eye
@@ -91,6 +95,7 @@ TEMPLATE5 = (
     (0.4901123135679, 0.6277975316475),
 )
 MESH_NOSES = (2, 94)
+DEFAULT_NOSE = 94  # imaging.align.MESH_FIVE
 # The handful of FaceMesh points the map reads: the eye corners and lids, the nose's bridge, tip, base and alae.
 HANDFUL = (33, 133, 362, 263, 159, 145, 386, 374, 168, 6, 1, 2, 94, 98, 327)
 RIDGE = 1e-3  # per sample; the frame makes the features ~unit scale, the anchors make some nearly collinear
@@ -117,6 +122,7 @@ class PhotoResult:
     mesh: FloatArray | None = None  # that face's FaceMesh points (468 x 2)
     peer5: FloatArray | None = None  # dlib 5-point on face_recognition's HOG box, when it is the same face
     mapped: FloatArray | None = None  # the mesh map's 5 points (the map of the other half of the people)
+    located: LocatedFace | None = None  # the largest face as locate() gives it: what the default descriptor reads
     checks: dict[str, float] = field(default_factory=dict)
 
 
@@ -162,6 +168,7 @@ def faceindex_default(engine: FaceEngine, pixels: Pixels, result: PhotoResult) -
     if not located:
         return
     face = located[0]
+    result.located = face
     result.shape5 = shape_points(face.shape5)
     if face.points.shape[0] == 468:
         result.mesh = np.asarray(face.points, dtype=np.float64)
@@ -303,12 +310,18 @@ class Recipes:
 
         return run
 
+    def default(self, pixels: Pixels, r: PhotoResult) -> Vector | None:
+        """The engine's own descriptor of the located face (analyze's chip + embedding, its alignment setting)."""
+        return None if r.located is None else self.engine.descriptors(pixels, [r.located])[0]
+
     def all(self, jitters: Sequence[int]) -> dict[str, Recipe]:
-        recipes = {BASE: self.plain(dlib_chip, default_points), "mirror": self.mirrored(dlib_chip, default_points)}
+        recipes: dict[str, Recipe] = {BASE: self.default, OLD_DEFAULT: self.plain(dlib_chip, default_points)}
+        recipes["mirror"] = self.mirrored(dlib_chip, default_points)
         recipes |= {f"jitter {n}": self.jittered(dlib_chip, default_points, n) for n in jitters}
         for nose in MESH_NOSES:
             recipes[f"mesh 5 (nose {nose})"] = self.plain(subpixel_chip, mesh_points(nose))
-            recipes[f"mesh 5 (nose {nose}) + mirror"] = self.mirrored(subpixel_chip, mesh_points(nose))
+            if nose != DEFAULT_NOSE:  # with the mirror: the default (checked equal to analyze's, default_vs_base)
+                recipes[f"mesh 5 (nose {nose}) + mirror"] = self.mirrored(subpixel_chip, mesh_points(nose))
         recipes["mesh map"] = self.plain(subpixel_chip, mapped_points)
         recipes["mesh map + mirror"] = self.mirrored(subpixel_chip, mapped_points)
         recipes["mesh map (integer points)"] = self.plain(dlib_chip, mapped_points)
@@ -427,11 +440,11 @@ def fit_halves(faces: list[Annotated], fold_of: dict[str, int]) -> tuple[dict[in
 
 
 def held_out_errors(faces: list[Annotated], maps: dict[int, FloatArray], fold_of: dict[str, int]) -> dict[str, Any]:
-    errors: dict[str, list[float]] = {"mesh map": [], "dlib 5-point on the mapped box (default)": []}
+    errors: dict[str, list[float]] = {"mesh map": [], "dlib 5-point on the mapped box (dlib5)": []}
     errors |= {f"mesh 5 (nose {n})": [] for n in MESH_NOSES}
     for a in faces:
         errors["mesh map"].append(landmark_error(apply_map(maps[fold_of[a.file] % 2], a.mesh), a.target))
-        errors["dlib 5-point on the mapped box (default)"].append(landmark_error(a.shape5, a.target))
+        errors["dlib 5-point on the mapped box (dlib5)"].append(landmark_error(a.shape5, a.target))
         for n in MESH_NOSES:
             errors[f"mesh 5 (nose {n})"].append(landmark_error(mesh_five(a.mesh, n), a.target))
     return {name: error_summary(e) for name, e in errors.items()}
@@ -620,6 +633,7 @@ def machine() -> dict[str, Any]:
         "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
         "engine_files_changed": bool(git("status", "--porcelain", "--", "src/faceindex")),
         "threads": os.environ.get("FACEINDEX_THREADS"),
+        "alignment": Settings().alignment,
     }
 
 

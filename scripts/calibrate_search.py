@@ -43,7 +43,8 @@ def descriptors(root: Path, engine: FaceEngine) -> tuple[list[str], list[str], n
     """(files, people, N x 128) for every photo of the set in which a face was found."""
     with open(root / "manifest.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    key = f"{engine.settings.detector}-{engine.settings.detector_upsample}-{engine.settings.landmarks}"
+    settings = engine.settings
+    key = f"{settings.detector}-{settings.detector_upsample}-{settings.landmarks}-{settings.alignment}"
     cache = root / "descriptors.npz"
     if cache.exists():
         saved = np.load(cache, allow_pickle=False)
@@ -155,7 +156,7 @@ def main() -> None:
     edges = np.arange(0.0, 1.6 + STEP, STEP)
     counts = impostor_histogram(people_array, vectors[keep], edges)
     result = table(counts, edges)
-    distances, log10_fmr = np.asarray(result["distances"]), np.asarray(result["log10_fmr"])  # type: ignore[arg-type]
+    distances, log10_fmr = np.asarray(result["distances"]), np.asarray(result["log10_fmr"])
     fits = effective_fraction(people_array, vectors[keep], lambda d: float(10 ** np.interp(d, distances, log10_fmr)))
     result["effective_share_by_gallery"] = fits
     result["effective_share"] = min(1.0, max(fits.values())) if fits else 1.0
@@ -165,7 +166,11 @@ def main() -> None:
         "people": len(set(people_array)),
         "photos": int(keep.sum()),
         "impostor_pairs": result.pop("impostor_pairs"),
-        "engine": {"detector": engine.settings.detector, "landmarks": engine.settings.landmarks},
+        "engine": {
+            "detector": engine.settings.detector,
+            "landmarks": engine.settings.landmarks,
+            "alignment": engine.settings.alignment,
+        },
         "made_by": "scripts/calibrate_search.py",
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -173,3 +173,56 @@ def test_default_detector_finds_exactly_the_one_face_of_each_portrait(engine: Fa
     portraits = [path for _, path in face_photos(testdata)] + sorted((testdata / "large").glob("*.jpg"))
     for path in portraits:
         assert len(detect_faces(engine, path)) == 1, path
+
+
+def test_default_descriptor_is_facemesh_aligned_chip_and_mirror_averaged(engine: FaceEngine, testdata: Path) -> None:
+    """alignment "facemesh": the chip on FaceMesh's eye corners and nose (imaging.align), embedded with its
+    mirror image and the two averaged; 128-D float32 as before, and not the dlib5 descriptor."""
+    from faceindex.imaging import align
+    from faceindex.models.landmarks import chips_at, face_chips
+
+    assert engine.settings.alignment == "facemesh"
+    pixels = engine.decode(testdata / "faces/obama/1.jpg").pixels
+    face = engine.locate(pixels)[0]
+    descriptor = engine.analyze(pixels)[0].descriptor
+    assert descriptor is not None and descriptor.dtype == np.float32 and descriptor.shape == (128,)
+    chip = chips_at(pixels, [align.mesh_five(face.points)])
+    expected = engine.embedder.embed(np.concatenate([chip, chip[:, :, ::-1]])).mean(axis=0)
+    assert np.abs(descriptor - expected).max() < 1e-5
+    dlib5 = engine.embedder.embed(face_chips(pixels, [face.shape5]))[0]
+    assert 0.02 < np.linalg.norm(descriptor - dlib5) < 0.35  # close (the same face), not the same vector
+
+
+def test_facemesh_alignment_falls_back_to_dlibs_five_points_without_a_sure_mesh(
+    engine: FaceEngine, testdata: Path
+) -> None:
+    from dataclasses import replace
+
+    from faceindex.models.landmarks import face_chips
+
+    pixels = engine.decode(testdata / "faces/obama/1.jpg").pixels
+    face = engine.locate(pixels)[0]
+    dlib_chip = face_chips(pixels, [face.shape5])
+    for unsure in (replace(face, presence=0.1), replace(face, presence=None), replace(face, points=face.points[:5])):
+        assert np.array_equal(engine.chips(pixels, [unsure]), dlib_chip)
+    assert not np.array_equal(engine.chips(pixels, [face]), dlib_chip)
+    mixed = engine.chips(pixels, [face, replace(face, presence=0.1)])  # each face chooses for itself
+    assert mixed.shape == (2, 150, 150, 3) and np.array_equal(mixed[1:], dlib_chip)
+
+
+def test_dlib5_alignment_gives_face_recognitions_descriptor(engine: FaceEngine, testdata: Path) -> None:
+    """Parity through the pipeline: alignment "dlib5" on the same landmarks is face_recognition's descriptor."""
+    import face_recognition
+
+    dlib5 = engine.with_alignment("dlib5")
+    compared = 0
+    for _, path in face_photos(testdata)[::3]:
+        pixels = engine.decode(path).pixels
+        located = dlib5.locate(pixels)
+        ours = dlib5.descriptors(pixels, located)
+        shapes = [face.shape5 for face in located]
+        locations = [(s.rect.top(), s.rect.right(), s.rect.bottom(), s.rect.left()) for s in shapes]  # type: ignore[attr-defined]
+        theirs = np.array(face_recognition.face_encodings(pixels, locations, num_jitters=1, model="small"))
+        assert np.abs(theirs - ours).max() <= 1e-5, path
+        compared += len(located)
+    assert compared >= 5

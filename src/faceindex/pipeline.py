@@ -1,8 +1,9 @@
 """The one place where the models are composed: image -> list[AnalyzedFace].
 
 decode -> detect -> 5-point shape -> landmarks (FaceMesh: one batch) -> the detector's unsure proposals
-confirmed or dropped by a verifier (BlazeFace: dlib's CNN on crops) -> align (150 px chips) -> embed (one
-batch) -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
+confirmed or dropped by a verifier (BlazeFace: dlib's CNN on crops) -> align (150 px chips on FaceMesh's eye
+corners and nose, or dlib's 5 points; imaging.align) -> embed (one batch; with alignment "facemesh" each chip
+and its mirror, averaged) -> analysis (box ratios, landmarks, pose, quality, eyes, mouth)
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import numpy.typing as npt
 
 from faceindex.analysis import eyes_mouth, landmarks, pose, quality
 from faceindex.config import Settings
+from faceindex.imaging import align
 from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack, registry
 from faceindex.models.base import Detector, Embedder, Landmarker, Verifier
-from faceindex.models.landmarks import ShapePredictor, face_chips, shape_points
+from faceindex.models.landmarks import ShapePredictor, chips_at, face_chips, shape_points
 from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
@@ -61,6 +63,7 @@ class LocatedFace:
     shape5: object  # dlib full_object_detection: what alignment uses
     points: Points  # the landmarks analysis reads (FaceMesh 468, dlib 68 or dlib 5)
     points3d: npt.NDArray[np.float64] | None = None  # FaceMesh's 3-D points, when it ran: what pose reads
+    presence: float | None = None  # FaceMesh's face-presence score, when it ran: whether alignment trusts it
 
 
 @dataclass
@@ -124,6 +127,10 @@ class FaceEngine:
         """The same loaded models with another landmark model for analysis."""
         return self._sharing(replace(self.settings, landmarks=landmarks))
 
+    def with_alignment(self, alignment: str) -> FaceEngine:
+        """The same loaded models with another descriptor alignment ("dlib5": face_recognition's descriptor)."""
+        return self._sharing(replace(self.settings, alignment=alignment))
+
     def _sharing(self, settings: Settings) -> FaceEngine:
         return FaceEngine(settings, self._lock, self._built)
 
@@ -135,7 +142,7 @@ class FaceEngine:
         five = [shape_points(s) for s in shapes5]
         found = self.landmarker(self.settings.landmarks).landmarks(pixels, boxes, five)
         located = [
-            LocatedFace(_agreed(d, f.presence), shape, f.points, f.points3d)
+            LocatedFace(_agreed(d, f.presence), shape, f.points, f.points3d, f.presence)
             for d, shape, f in zip(detections, shapes5, found, strict=True)
         ]
         entry = self.detector_entry
@@ -163,6 +170,27 @@ class FaceEngine:
 
         return self._model("canonical-face", canonical_face)
 
+    def chips(self, pixels: RGBImage, located: list[LocatedFace]) -> npt.NDArray[np.uint8]:
+        """The 150 px chip of each face, aligned as `settings.alignment` says (imaging.align)."""
+        alignment = self.settings.alignment
+        fives = [align.alignment_points(alignment, face.points, face.presence) for face in located]
+        if all(five is None for five in fives):  # dlib5, or no sure mesh: dlib's chips, face_recognition's
+            return face_chips(pixels, [face.shape5 for face in located])
+        return np.concatenate(
+            [
+                face_chips(pixels, [face.shape5]) if five is None else chips_at(pixels, [five])
+                for face, five in zip(located, fives, strict=True)
+            ]
+        )
+
+    def descriptors(self, pixels: RGBImage, located: list[LocatedFace]) -> npt.NDArray[np.float32]:
+        """One 128-D float32 descriptor per face, in one embedder batch."""
+        chips = self.chips(pixels, located)
+        if self.settings.alignment == "dlib5":
+            return self.embedder.embed(chips)
+        # the net is not quite symmetric: a chip's and its mirror's mean is +0.07 points alone, more with the mesh
+        return align.averaged_halves(self.embedder.embed(align.mirrored(chips)))
+
     def decode(self, image: ImageInput | DecodedImage) -> DecodedImage:
         """Decoded once: an image already decoded is returned as it is."""
         return image if isinstance(image, DecodedImage) else decode_image(image, self.settings.limits)
@@ -178,9 +206,7 @@ class FaceEngine:
         wanted = set(attributes)
         pixels, width, height = decoded.pixels, decoded.width, decoded.height
         located = self.locate(pixels)
-        descriptors = None
-        if embed and located:
-            descriptors = self.embedder.embed(face_chips(pixels, [face.shape5 for face in located]))
+        descriptors = self.descriptors(pixels, located) if embed and located else None
         faces = []
         for index, face in enumerate(located):
             detection, points = face.detection, face.points

@@ -59,3 +59,25 @@ def face_chips(image: RGBImage, shapes: list[object]) -> npt.NDArray[np.uint8]:
     full.extend(shapes)
     chips = dlib.get_face_chips(image, full, size=CHIP_SIZE, padding=CHIP_PADDING)
     return np.stack([np.asarray(c, dtype=np.uint8) for c in chips])
+
+
+def chips_at(image: RGBImage, fives: list[Points]) -> npt.NDArray[np.uint8]:
+    """Aligned 150x150 chips for five points each (dlib's order, sub-pixel): the similarity fit to dlib's
+    template and the resampling get_face_chips does, without rounding the points to integers first (on
+    integer points the chips equal face_chips')."""
+    import dlib
+
+    from faceindex.imaging.align import chip_template
+
+    if not fives:
+        return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
+    template = dlib.dpoints([dlib.dpoint(float(x), float(y)) for x, y in chip_template(CHIP_SIZE, CHIP_PADDING)])
+    details = [
+        dlib.chip_details(
+            template,
+            dlib.dpoints([dlib.dpoint(float(x), float(y)) for x, y in five]),
+            dlib.chip_dims(CHIP_SIZE, CHIP_SIZE),
+        )
+        for five in fives
+    ]
+    return np.stack([np.asarray(c, dtype=np.uint8) for c in dlib.extract_image_chips(image, details)])
