@@ -80,7 +80,9 @@ PEER = "face_recognition 1.3.0 (hog, upsample 1)"
 DEFAULT = "faceindex default (analyze)"
 BASE = "default alignment"  # analyze()'s chip + embedding redone in pass 2: the cost baseline of the variants
 OLD_DEFAULT = "dlib 5"  # alignment "dlib5", the default before issue 12.1
+MIXED = "stored dlib 5 (before 12.1) against the default"
 FAR = 1e-3
+ENGINE_PATHS = tuple(f"src/faceindex/{p}" for p in ("pipeline.py", "config.py", "models", "imaging", "analysis"))
 
 # dlib's 5-point order: 0/1 outer/inner corner of the image-right eye, 2/3 outer/inner of the image-left eye
 # (its chip template: x 0.86, 0.65, 0.12, 0.33), 4 the base of the nose. FaceMesh: image-left eye outer 33 /
@@ -566,10 +568,27 @@ def method_rows(pairs: list[Pair], results: dict[str, PhotoResult], files: list[
         row["photos_without_face"] = sum(d is None for d in descriptors.values())
         row["ms_per_photo"], row["descriptor_ms"] = costs(name, [results[f] for f in files])
         rows[name if name in (PEER, DEFAULT) else f"faceindex {name}"] = row
+    if OLD_DEFAULT in names:  # a collection indexed before 12.1 searched with the new default
+        rows[MIXED] = mixed_row(pairs, common, results, files)
     for row in rows.values():
         row["vs_default"] = paired(row["accuracy_per_fold"], rows[DEFAULT]["accuracy_per_fold"])
         row["vs_peer"] = paired(row["accuracy_per_fold"], rows[PEER]["accuracy_per_fold"])
     return rows
+
+
+def mixed_row(
+    pairs: list[Pair], common: list[Pair], results: dict[str, PhotoResult], files: list[str]
+) -> dict[str, Any]:
+    """Each pair's first photo with the old descriptor (dlib 5, as stored before 12.1), the second with the default."""
+    descriptors = {f: results[f].descriptors.get(DEFAULT) for f in files}
+    descriptors |= {f"old:{f}": results[f].descriptors.get(OLD_DEFAULT) for f in files}
+    row = score([Pair(p.fold, p.mated, f"old:{p.a}", p.b) for p in pairs], descriptors)
+    on_common = score([Pair(p.fold, p.mated, f"old:{p.a}", p.b) for p in common], descriptors)
+    row["common_pairs"] = len(common)
+    row["common_accuracy_mean"], row["common_accuracy_std"] = on_common["accuracy_mean"], on_common["accuracy_std"]
+    row["photos_without_face"] = sum(results[f].descriptors.get(DEFAULT) is None for f in files)
+    row["ms_per_photo"] = row["descriptor_ms"] = None
+    return row
 
 
 def paired(ours: list[float], theirs: list[float]) -> dict[str, Any]:
@@ -631,7 +650,8 @@ def machine() -> dict[str, Any]:
         "dlib": dlib.__version__,
         "face_recognition": importlib.metadata.version("face_recognition"),  # its __version__ says 1.2.3
         "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
-        "engine_files_changed": bool(git("status", "--porcelain", "--", "src/faceindex")),
+        # the engine's modules only: other engineers' work in progress (service, store, api) does not count
+        "engine_files_changed": bool(git("status", "--porcelain", "--", *ENGINE_PATHS)),
         "threads": os.environ.get("FACEINDEX_THREADS"),
         "alignment": Settings().alignment,
     }
