@@ -361,6 +361,18 @@ def test_a_signed_head_that_covers_fewer_entries_than_the_one_before_fails() -> 
         sign_head(tree, 1_790_000_100.0, H[1], SIGNER)
 
 
+def test_heads_may_repeat_a_size_and_an_empty_log_may_have_a_head() -> None:
+    tree = MerkleTree()
+    for entry in E[:20]:
+        tree.append(entry_leaf(entry.body))
+    again = sign_head(tree, 1_790_000_500.0, H[0], SIGNER)  # nothing logged since the last head
+    assert again.previous == H[0].digest() and again.root == H[0].root
+    assert verify(E[:20], [H[0], again], KEY) == Verdict(True, 20, 2, None, "")
+    empty = sign_head(MerkleTree(), 1_790_000_000.0, None, SIGNER)
+    assert (empty.size, empty.root) == (0, EMPTY_ROOT)
+    assert verify([], [empty], KEY) == Verdict(True, 0, 1, None, "")
+
+
 def test_a_witness_head_catches_the_tail_and_its_heads_removed() -> None:
     witness = TreeHead.from_json(H[2].to_json(KEY))
     assert verify(E[:40], H[:2], KEY) == Verdict(True, 40, 2, None, "")  # undetectable without a witness

@@ -61,7 +61,10 @@ GENESIS = bytes(HASH_SIZE)  # the chain before entry 1, and the `previous` of th
 
 
 def canonical(body: Mapping[str, Any]) -> bytes:
-    """The one byte string of a JSON body: sorted keys, no spaces, UTF-8, floats as Python's repr."""
+    """The one byte string of a JSON body: sorted keys, no spaces, UTF-8, floats as Python's repr.
+
+    NaN and infinities raise ValueError: JSON has no spelling for them that reads back the same.
+    """
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
@@ -283,7 +286,9 @@ def _swapped(chain: bytes, entry: StoredEntry, leaf: bytes, following: StoredEnt
 class _Heads:
     """The signed heads (and a witness's) checked as the stream of entries reaches their sizes."""
 
-    def __init__(self, heads: Sequence[TreeHead], witness: TreeHead | None, check: Callable[[bytes, bytes], bool]):
+    def __init__(
+        self, heads: Sequence[TreeHead], witness: TreeHead | None, check: Callable[[bytes, bytes], bool]
+    ) -> None:
         self._heads, self._witness, self._check = heads, witness, check
         self.good = 0  # heads found good, which are the first ones
         self._covered = 0  # entries under the last root that matched
