@@ -13,8 +13,12 @@ import pytest
 
 from faceindex.errors import InvalidParameter, InvalidVideo, VideoTooLarge
 from faceindex.imaging import video as video_module
+from faceindex.imaging.decode import DecodedImage
 from faceindex.imaging.mp4 import h264_sps_full_range, read_mp4
 from faceindex.imaging.video import AVI, QUICKTIME, VideoLimits, open_video
+from faceindex.pipeline import FaceEngine
+from faceindex.service.faces import embed_faces
+from faceindex.tracking import Observation, Tracker
 
 Maker = Callable[[str, str], Path]
 SIZE, FPS, COUNT = (320, 240), 10, 40  # 4 s
@@ -258,3 +262,32 @@ def test_the_h264_vui_full_range_flag_is_read() -> None:
     assert h264_sps_full_range(_sps(100, vui=True, full_range=0)) is False
     assert h264_sps_full_range(_sps(66, vui=True, full_range=1)) is True
     assert h264_sps_full_range(_sps(66, vui=False)) is None
+
+
+def test_one_person_talking_is_one_index_across_shots(engine: FaceEngine, testdata: Path) -> None:
+    """The shared clip: Lin-Manuel Miranda far on stage (0-0.6 s), a cut-away, him close up talking (2.8-7.0 s),
+    then the audience (7.2 s on: four or five people side by side). He is one Person.Index in both shots."""
+    tracker = Tracker()
+    with open_video(testdata / "video/short_hamilton_clip.mp4") as video:
+        for timestamp, frame in video.frames():
+            faces = engine.analyze(DecodedImage(frame, "VIDEO"))
+            tracker.update(
+                timestamp, [Observation(f.detail.BoundingBox, f.detail.Confidence, f.descriptor) for f in faces]
+            )
+    result = tracker.finish()
+    reference = np.mean([d for _, d in embed_faces_of(engine, testdata / "faces/lin_manuel_miranda")], axis=0)
+    him = min(result.persons, key=lambda p: float(np.linalg.norm(p.descriptor - reference)))
+    assert float(np.linalg.norm(him.descriptor - reference)) < 0.45
+    close_up = [ids for t, ids in result.frames if 2800 <= t <= 7010]
+    assert len(close_up) == 22 and all(him.index in ids for ids in close_up)
+    assert all(set(ids) <= {him.index, -1} for ids in close_up)  # nobody else, at most a duplicate box
+    assert all(him.index in ids for t, ids in result.frames if t <= 601)  # far away on stage, the same index
+    audience = [ids for t, ids in result.frames if t >= 7200]
+    assert all(len(set(ids) - {-1}) == len([i for i in ids if i >= 0]) for ids in audience)  # one index a face
+    assert all(him.index not in ids and len(ids) >= 3 for ids in audience)
+    assert 6 <= len(result.persons) <= 8  # him, his pianist, a cut-away face, four or five in the audience
+    assert [p.index for p in result.persons] == list(range(len(result.persons)))
+
+
+def embed_faces_of(engine: FaceEngine, folder: Path) -> list[tuple[str, np.ndarray]]:
+    return [(p.name, embed_faces(engine, p)[0][1]) for p in sorted(folder.iterdir()) if p.is_file()]
