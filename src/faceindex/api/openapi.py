@@ -75,12 +75,18 @@ def document(app: FastAPI, statuses: dict[str, int], signed: bool, metrics_signe
 
 def _describe_rest(op: dict[str, Any], schemas: dict[str, Any], statuses: dict[str, int], signed: bool) -> None:
     model = operation(op["operationId"])
-    assert model is not None and model.output_shape is not None, op["operationId"]
-    op["responses"]["200"] = {
-        "description": f"Rekognition's {model.output_shape.name}",
-        "content": {"application/json": {"schema": _schema(model.output_shape, schemas)}},
-    }
-    codes = [*ALWAYS, *(SIGNED if signed else ()), *(error.name for error in model.error_shapes)]
+    if model is None:  # faceindex's own operation
+        own = OWN_OPERATIONS[op["operationId"]]
+        op["responses"]["200"] = {"description": own["description"], "content": {"application/json": own["content"]}}
+        errors = own["errors"]
+    else:
+        assert model.output_shape is not None, op["operationId"]
+        op["responses"]["200"] = {
+            "description": f"Rekognition's {model.output_shape.name}",
+            "content": {"application/json": {"schema": _schema(model.output_shape, schemas)}},
+        }
+        errors = [error.name for error in model.error_shapes]
+    codes = [*ALWAYS, *(SIGNED if signed else ()), *errors]
     by_status: dict[int, list[str]] = {}
     for code in dict.fromkeys(codes):  # in order, once each
         if code in statuses:
@@ -89,6 +95,29 @@ def _describe_rest(op: dict[str, Any], schemas: dict[str, Any], statuses: dict[s
         op["responses"][str(status)] = _problem(", ".join(named))
     if signed:
         op["security"] = [{"basic": []}]
+
+
+_ERASED_FACE = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in ("CollectionId", "FaceId", "ExternalImageId", "UserId")},
+    "required": ["CollectionId", "FaceId"],
+}
+OWN_OPERATIONS: dict[str, dict[str, Any]] = {
+    "EraseFaces": {
+        "description": "The faces erased (the call's audit entry is the receipt)",
+        "content": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "ErasedFaces": {"type": "array", "items": _ERASED_FACE},
+                    "ErasedFaceCount": {"type": "integer"},
+                },
+                "required": ["ErasedFaces", "ErasedFaceCount"],
+            }
+        },
+        "errors": ["InvalidParameterException", "ResourceNotFoundException", "AccessDeniedException"],
+    }
+}
 
 
 def _problem(description: str) -> dict[str, Any]:

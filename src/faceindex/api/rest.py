@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Query, UploadFile
@@ -21,14 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceindex.api import estimates, logs
+from faceindex.api import auth, estimates, logs
 from faceindex.api.rekognition import model as rekognition_model
 from faceindex.api.state import ServerState
-from faceindex.errors import AccessDenied, FaceIndexError
+from faceindex.errors import FaceIndexError
 from faceindex.jsonable import to_jsonable
-from faceindex.service import collections, indexing, search, users
-from faceindex.service import faces as face_service
-from faceindex.service.container import Services
+from faceindex.service import invoke as door
 from faceindex.service.keys import AccessKey
 
 STATUS = {
@@ -80,25 +77,28 @@ class Authentication:
         await self.app(scope, receive, send)
 
 
-async def _call(request: Request, work: Callable[[Services], Any]) -> Response:
-    """Check the key's permission (Authentication found the key) for the route's operation (its
-    operation_id, a Rekognition operation), run `work` under the concurrency limit and answer in
-    that operation's response shape, as the Rekognition endpoint does (and /openapi.json says)."""
+async def _call(request: Request, params: dict[str, Any]) -> Response:
+    """Hand the route's operation (its operation_id: a Rekognition operation, or faceindex's own) and
+    its Rekognition members (None ones dropped) to the service door under the concurrency limit, and
+    answer in that operation's response shape, as the Rekognition endpoint does (and /openapi.json says)."""
     state: ServerState = request.app.state.server
     operation: str = request.scope["route"].operation_id
     request.state.api, request.state.operation = "rest", operation
     key: AccessKey | None = request.state.rest_key
     if key is not None:
         request.state.access_key = key.access_key_id
-        if not key.may_call(operation):
-            raise AccessDenied(f"Access key {key.access_key_id} may not call {operation}")
-    result = await state.run(work)
+    caller = auth.caller(key, "rest", request)
+    members = {name: value for name, value in params.items() if value is not None}
+    invoked: door.Invoked = await state.run(door.invoke, caller, operation, members)
     request.state.outcome = "ok"
+    jsonable = to_jsonable(invoked.result)
     model = rekognition_model.operation(operation)
-    assert model is not None, operation  # every route is named after a Rekognition operation
-    jsonable = to_jsonable(result)
-    shaped = estimates.merged(rekognition_model.conform(jsonable, model.output_shape), jsonable)
-    return JSONResponse(shaped, headers=estimates.headers(jsonable))
+    shaped = (
+        jsonable
+        if model is None
+        else estimates.merged(rekognition_model.conform(jsonable, model.output_shape), jsonable)
+    )
+    return JSONResponse(shaped, headers=estimates.headers(jsonable) | door.headers(invoked))
 
 
 def _authenticate(state: ServerState, request: Request) -> AccessKey | None:
@@ -132,7 +132,7 @@ async def detect(
     request: Request, image: ImageFile, attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT"
 ) -> Response:
     data = await image.read()
-    return await _call(request, lambda s: {"FaceDetails": face_service.detect_faces(s.engine, data, [attributes])})
+    return await _call(request, {"Image": {"Bytes": data}, "Attributes": [attributes]})
 
 
 @router.post(
@@ -151,7 +151,12 @@ async def compare(
     source_data, target_data = await source.read(), await target.read()
     return await _call(
         request,
-        lambda s: face_service.compare_faces(s.engine, source_data, target_data, similarity_threshold, quality_filter),
+        {
+            "SourceImage": {"Bytes": source_data},
+            "TargetImage": {"Bytes": target_data},
+            "SimilarityThreshold": similarity_threshold,
+            "QualityFilter": quality_filter,
+        },
     )
 
 
@@ -184,12 +189,12 @@ class NewCollection(JsonBody):
     operation_id="CreateCollection",
 )
 async def create_collection(request: Request, body: NewCollection) -> Response:
-    return await _call(request, lambda s: collections.create_collection(s, body.collection_id, body.tags))
+    return await _call(request, {"CollectionId": body.collection_id, "Tags": body.tags})
 
 
 @router.get("/collections", tags=["collections"], summary="List collections", operation_id="ListCollections")
 async def list_collections(request: Request, max_results: int | None = None, next_token: str | None = None) -> Response:
-    return await _call(request, lambda s: collections.list_collections(s, max_results, next_token))
+    return await _call(request, {"MaxResults": max_results, "NextToken": next_token})
 
 
 @router.get(
@@ -199,7 +204,7 @@ async def list_collections(request: Request, max_results: int | None = None, nex
     operation_id="DescribeCollection",
 )
 async def describe_collection(request: Request, collection_id: str) -> Response:
-    return await _call(request, lambda s: collections.describe_collection(s, collection_id))
+    return await _call(request, {"CollectionId": collection_id})
 
 
 @router.delete(
@@ -209,7 +214,7 @@ async def describe_collection(request: Request, collection_id: str) -> Response:
     operation_id="DeleteCollection",
 )
 async def delete_collection(request: Request, collection_id: str) -> Response:
-    return await _call(request, lambda s: {"StatusCode": collections.delete_collection(s, collection_id)})
+    return await _call(request, {"CollectionId": collection_id})
 
 
 # --- faces in a collection --------------------------------------------------------------------
@@ -233,9 +238,14 @@ async def index_faces(
     data = await image.read()
     return await _call(
         request,
-        lambda s: indexing.index_faces(
-            s, collection_id, data, external_image_id, max_faces, quality_filter, [detection_attributes]
-        ),
+        {
+            "CollectionId": collection_id,
+            "Image": {"Bytes": data},
+            "ExternalImageId": external_image_id,
+            "MaxFaces": max_faces,
+            "QualityFilter": quality_filter,
+            "DetectionAttributes": [detection_attributes],
+        },
     )
 
 
@@ -249,7 +259,9 @@ async def list_faces(
     next_token: str | None = None,
     user_id: str | None = None,
 ) -> Response:
-    return await _call(request, lambda s: search.list_faces(s, collection_id, max_results, next_token, user_id))
+    return await _call(
+        request, {"CollectionId": collection_id, "MaxResults": max_results, "NextToken": next_token, "UserId": user_id}
+    )
 
 
 @router.delete(
@@ -259,7 +271,7 @@ async def list_faces(
     operation_id="DeleteFaces",
 )
 async def delete_face(request: Request, collection_id: str, face_id: str) -> Response:
-    return await _call(request, lambda s: search.delete_faces(s, collection_id, [face_id]))
+    return await _call(request, {"CollectionId": collection_id, "FaceIds": [face_id]})
 
 
 @router.post(
@@ -279,7 +291,13 @@ async def search_by_image(
     data = await image.read()
     return await _call(
         request,
-        lambda s: search.search_faces_by_image(s, collection_id, data, max_faces, face_match_threshold, quality_filter),
+        {
+            "CollectionId": collection_id,
+            "Image": {"Bytes": data},
+            "MaxFaces": max_faces,
+            "FaceMatchThreshold": face_match_threshold,
+            "QualityFilter": quality_filter,
+        },
     )
 
 
@@ -298,7 +316,12 @@ async def search_by_face(
 ) -> Response:
     return await _call(
         request,
-        lambda s: search.search_faces(s, collection_id, face_id, max_faces, face_match_threshold),
+        {
+            "CollectionId": collection_id,
+            "FaceId": face_id,
+            "MaxFaces": max_faces,
+            "FaceMatchThreshold": face_match_threshold,
+        },
     )
 
 
@@ -318,29 +341,21 @@ class FaceIds(JsonBody):
 
 @router.post("/collections/{collection_id}/users", tags=["users"], summary="Create a user", operation_id="CreateUser")
 async def create_user(request: Request, collection_id: str, body: NewUser) -> Response:
-    def work(s: Services) -> dict[str, Any]:
-        users.create_user(s, collection_id, body.user_id)
-        return {}
-
-    return await _call(request, work)
+    return await _call(request, {"CollectionId": collection_id, "UserId": body.user_id})
 
 
 @router.get("/collections/{collection_id}/users", tags=["users"], summary="List users", operation_id="ListUsers")
 async def list_users(
     request: Request, collection_id: str, max_results: int | None = None, next_token: str | None = None
 ) -> Response:
-    return await _call(request, lambda s: users.list_users(s, collection_id, max_results, next_token))
+    return await _call(request, {"CollectionId": collection_id, "MaxResults": max_results, "NextToken": next_token})
 
 
 @router.delete(
     "/collections/{collection_id}/users/{user_id}", tags=["users"], summary="Delete a user", operation_id="DeleteUser"
 )
 async def delete_user(request: Request, collection_id: str, user_id: str) -> Response:
-    def work(s: Services) -> dict[str, Any]:
-        users.delete_user(s, collection_id, user_id)
-        return {}
-
-    return await _call(request, work)
+    return await _call(request, {"CollectionId": collection_id, "UserId": user_id})
 
 
 @router.post(
@@ -352,7 +367,12 @@ async def delete_user(request: Request, collection_id: str, user_id: str) -> Res
 async def associate_faces(request: Request, collection_id: str, user_id: str, body: FaceIds) -> Response:
     return await _call(
         request,
-        lambda s: users.associate_faces(s, collection_id, user_id, body.face_ids, body.user_match_threshold),
+        {
+            "CollectionId": collection_id,
+            "UserId": user_id,
+            "FaceIds": body.face_ids,
+            "UserMatchThreshold": body.user_match_threshold,
+        },
     )
 
 
@@ -365,7 +385,7 @@ async def associate_faces(request: Request, collection_id: str, user_id: str, bo
 async def disassociate_faces(
     request: Request, collection_id: str, user_id: str, body: Annotated[FaceIds, Body()]
 ) -> Response:
-    return await _call(request, lambda s: users.disassociate_faces(s, collection_id, user_id, body.face_ids))
+    return await _call(request, {"CollectionId": collection_id, "UserId": user_id, "FaceIds": body.face_ids})
 
 
 @router.post(
@@ -384,7 +404,12 @@ async def search_users_by_image(
     data = await image.read()
     return await _call(
         request,
-        lambda s: users.search_users_by_image(s, collection_id, data, user_match_threshold, max_users),
+        {
+            "CollectionId": collection_id,
+            "Image": {"Bytes": data},
+            "UserMatchThreshold": user_match_threshold,
+            "MaxUsers": max_users,
+        },
     )
 
 
@@ -403,7 +428,36 @@ async def search_users(
 ) -> Response:
     return await _call(
         request,
-        lambda s: users.search_users(s, collection_id, user_id, None, user_match_threshold, max_users),
+        {
+            "CollectionId": collection_id,
+            "UserId": user_id,
+            "UserMatchThreshold": user_match_threshold,
+            "MaxUsers": max_users,
+        },
+    )
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+
+class Erasure(JsonBody):
+    collection_id: str | None = member("collection_id", "CollectionId", "only in this collection", default=None)
+    external_image_id: str | None = member(
+        "external_image_id", "ExternalImageId", "erase the faces indexed with this id", default=None
+    )
+    user_id: str | None = member("user_id", "UserId", "erase this user and every face of theirs", default=None)
+
+
+@router.post(
+    "/erasure",
+    tags=["erasure"],
+    summary="Erase a person's faces for good (database, WAL and index snapshots); the audit entry is the receipt",
+    operation_id="EraseFaces",
+)
+async def erase(request: Request, body: Erasure) -> Response:
+    return await _call(
+        request,
+        {"CollectionId": body.collection_id, "ExternalImageId": body.external_image_id, "UserId": body.user_id},
     )
 
 

@@ -3,11 +3,13 @@ server) create one `Services` and pass it to the service functions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from faceindex.config import Settings
 from faceindex.models.pack import PACK_NAME
 from faceindex.pipeline import FaceAnalyzer, FaceEngine
+from faceindex.service.audit import AuditLog
+from faceindex.service.sealing import Sealer
 from faceindex.store.base import Store
 from faceindex.store.indexes import CollectionIndexes
 from faceindex.store.registry import open_store
@@ -19,6 +21,12 @@ class Services:
     engine: FaceAnalyzer
     store: Store
     indexes: CollectionIndexes
+    sealer: Sealer = field(init=False)
+    audit: AuditLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sealer = Sealer(self.settings.data_dir)
+        self.audit = AuditLog(self.store, self.sealer)
 
     @property
     def face_model_version(self) -> str:
@@ -29,6 +37,7 @@ class Services:
 
     def close(self) -> None:
         self.indexes.save()
+        self.audit.sign_head()  # the log's state at shutdown, signed
         self.store.close()
 
 

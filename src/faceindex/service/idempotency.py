@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,11 +24,6 @@ from faceindex.store.records import RecordedRequest
 TOKEN_LIFETIME_S = 24 * 3600  # how long a token is remembered; SDK retries come within minutes
 TOKEN_MEMBER = "ClientRequestToken"
 
-# One request per token at a time, so that two concurrent deliveries of one request (a client that
-# timed out and retried while the first was still running) are not both carried out. Process-wide:
-# these operations are short database writes.
-_running = threading.Lock()
-
 
 def once(
     services: Services,
@@ -38,24 +32,25 @@ def once(
     run: Callable[[], dict[str, Any]],
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
-    """`run()`'s JSON-able response, or the response remembered for the request's token."""
+    """`run()`'s JSON-able response, or the response remembered for the request's token. The service door
+    calls it inside an eager store transaction, so two deliveries of one request (a client that timed out
+    and retried while the first still ran) are not both carried out, even by two processes."""
     token = params.get(TOKEN_MEMBER)
     if not token:
         return run()
     others = {name: value for name, value in params.items() if name != TOKEN_MEMBER}
     digest = hashlib.sha256(json.dumps(others, sort_keys=True, default=str).encode()).hexdigest()
-    with _running:
-        now = clock()
-        recorded = services.store.recorded_response(operation, token, since=now - TOKEN_LIFETIME_S)
-        if recorded is not None:
-            first_digest, response = recorded
-            if first_digest != digest:
-                raise IdempotentParameterMismatch(
-                    f"ClientRequestToken {token!r} was used with other parameters in an earlier {operation} request"
-                )
-            remembered: dict[str, Any] = json.loads(response)
-            return remembered
-        answer = run()
-        request = RecordedRequest(operation, token, str(params.get("CollectionId", "")), params.get("UserId"), digest)
-        services.store.record_response(request, json.dumps(answer), forget_before=now - TOKEN_LIFETIME_S, now=now)
-        return answer
+    now = clock()
+    recorded = services.store.recorded_response(operation, token, since=now - TOKEN_LIFETIME_S)
+    if recorded is not None:
+        first_digest, response = recorded
+        if first_digest != digest:
+            raise IdempotentParameterMismatch(
+                f"ClientRequestToken {token!r} was used with other parameters in an earlier {operation} request"
+            )
+        remembered: dict[str, Any] = json.loads(response)
+        return remembered
+    answer = run()
+    request = RecordedRequest(operation, token, str(params.get("CollectionId", "")), params.get("UserId"), digest)
+    services.store.record_response(request, json.dumps(answer), forget_before=now - TOKEN_LIFETIME_S, now=now)
+    return answer

@@ -1,71 +1,84 @@
-"""Access keys for the server, in the store, their secrets sealed with AES-GCM.
-
-SigV4 is an HMAC keyed by the secret, so the server needs the secret itself: a hash cannot verify
-a signature. Secrets are therefore encrypted at rest with a 256-bit master key, read from
-FACEINDEX_MASTER_KEY (base64) or from `<data_dir>/master.key` (created 0600 on first use). A copy of
-the database alone does not reveal any secret.
-"""
+"""Access keys for the server, in the store, their secrets sealed (service.sealing): SigV4 is an HMAC
+keyed by the secret, so the server needs the secret itself, and a hash cannot verify a signature. A key
+grants permission classes and/or named operations, may be limited to collections, and may carry a
+similarity floor and a purpose (service.policy)."""
 
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from faceindex.errors import InvalidParameter, ResourceNotFound
+from faceindex.service.policy import ALL_OPERATIONS, CLASSES, Grants
+from faceindex.service.sealing import Sealer
 from faceindex.store.base import Store
 from faceindex.store.records import AccessKeyRecord
 
-ALL_OPERATIONS = "*"
+__all__ = ["ALL_OPERATIONS", "AccessKey", "KeyStore"]
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 @dataclass(frozen=True)
 class AccessKey:
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     name: str
     operations: tuple[str, ...]
-
-    def may_call(self, operation: str) -> bool:
-        return ALL_OPERATIONS in self.operations or operation in self.operations
+    grants: Grants
 
 
 class KeyStore:
     def __init__(self, store: Store, data_dir: Path, master_key_b64: str | None = None) -> None:
         self._store = store
-        self._data_dir = data_dir
-        self._master_key_b64 = master_key_b64 or os.environ.get("FACEINDEX_MASTER_KEY")
-        self._aead: AESGCM | None = None
+        self._sealer = Sealer(data_dir, master_key_b64)
 
-    def create(self, name: str, operations: list[str]) -> AccessKey:
-        """A new key; its secret is shown to the caller once and kept only sealed."""
-        if not operations:
-            raise InvalidParameter("a key needs at least one operation (or '*' for all)")
+    def create(
+        self,
+        name: str,
+        operations: list[str] | None = None,
+        classes: list[str] | None = None,
+        collections: list[str] | None = None,
+        min_similarity: float | None = None,
+        purpose: str | None = None,
+    ) -> AccessKey:
+        """A new key; its secret is shown to the caller once and kept only sealed. It grants permission
+        `classes` (detect, compare, identify, manage) and/or named `operations` ("*": every one)."""
+        operations, classes = list(operations or ()), list(classes or ())
+        if not operations and not classes:
+            raise InvalidParameter("a key needs at least one permission (--allow) or operation (or '*' for all)")
+        unknown = [c for c in classes if c not in CLASSES]
+        if unknown:
+            raise InvalidParameter(f"unknown permission {', '.join(unknown)}; choose from {', '.join(CLASSES)}")
+        if min_similarity is not None and not 0 <= min_similarity <= 100:
+            raise InvalidParameter("--min-similarity must be between 0 and 100")
         access_key_id = "FIAK" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
         secret = base64.b64encode(secrets.token_bytes(30)).decode()  # 40 characters, as AWS's
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + self._cipher().encrypt(nonce, secret.encode(), access_key_id.encode())
-        self._store.add_access_key(AccessKeyRecord(access_key_id, sealed, name, tuple(operations), time.time()))
-        return AccessKey(access_key_id, secret, name, tuple(operations))
+        record = AccessKeyRecord(
+            access_key_id,
+            self._sealer.seal(secret.encode(), access_key_id.encode()),
+            name,
+            tuple(operations),
+            time.time(),
+            classes=tuple(classes),
+            collections=None if collections is None else tuple(collections),
+            min_similarity=min_similarity,
+            purpose=purpose,
+        )
+        self._store.add_access_key(record)
+        return AccessKey(access_key_id, secret, name, tuple(operations), Grants.of_key(record))
 
     def get(self, access_key_id: str) -> AccessKey | None:
-        """The active key with this id, or None (unknown or revoked)."""
+        """The active key with this id, or None (unknown, revoked, or sealed under another master key)."""
         record = self._store.access_key(access_key_id)
         if record is None or record.revoked_at is not None:
             return None
-        nonce, sealed = record.secret_sealed[:12], record.secret_sealed[12:]
-        try:
-            secret = self._cipher().decrypt(nonce, sealed, access_key_id.encode()).decode()
-        except InvalidTag:
-            return None  # sealed under another master key: treat as unknown, never crash
-        return AccessKey(access_key_id, secret, record.name, record.operations)
+        secret = self._sealer.open(record.secret_sealed, access_key_id.encode())
+        if secret is None:
+            return None
+        return AccessKey(access_key_id, secret.decode(), record.name, record.operations, Grants.of_key(record))
 
     def list(self) -> list[AccessKeyRecord]:
         return self._store.access_keys()
@@ -73,28 +86,3 @@ class KeyStore:
     def revoke(self, access_key_id: str) -> None:
         if not self._store.revoke_access_key(access_key_id, time.time()):
             raise ResourceNotFound(f"no active access key {access_key_id}")
-
-    def _cipher(self) -> AESGCM:
-        if self._aead is None:
-            self._aead = AESGCM(self._master_key())
-        return self._aead
-
-    def _master_key(self) -> bytes:
-        if self._master_key_b64:
-            try:
-                key = base64.b64decode(self._master_key_b64, validate=True)
-            except ValueError:
-                key = b""
-            if len(key) != 32:
-                raise InvalidParameter("FACEINDEX_MASTER_KEY must be 32 bytes in base64")
-            return key
-        path = self._data_dir / "master.key"
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_bytes(32)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(key)
-            return key

@@ -7,6 +7,7 @@ and `index.hnsw` (usearch HNSW over int8, re-ranked exactly). `tests/contract/` 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,17 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
+from faceindex.store.records import (
+    AccessKeyRecord,
+    AuditColumns,
+    AuditRow,
+    CollectionPolicy,
+    CollectionRecord,
+    ErasedFace,
+    FaceRecord,
+    NewFace,
+    RecordedRequest,
+)
 
 Keys = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
@@ -120,3 +131,37 @@ class Store(Protocol):
     def access_key(self, access_key_id: str) -> AccessKeyRecord | None: ...
     def access_keys(self) -> list[AccessKeyRecord]: ...
     def revoke_access_key(self, access_key_id: str, when: float) -> bool: ...
+
+    # one transaction for several writes (the service door: a change and its audit entry)
+    def transaction(self, eager: bool = False) -> contextlib.AbstractContextManager[None]: ...
+
+    # safeguards (issue 13): collection policies, the audit log, sealed secrets, retention, erasure
+    def collection_policy(self, name: str) -> CollectionPolicy: ...
+    def set_collection_policy(self, name: str, policy: CollectionPolicy) -> None: ...
+    def collection_policies(self) -> dict[str, CollectionPolicy]: ...
+    def append_audit(self, columns: AuditColumns, seal: Callable[[int, bytes], AuditRow]) -> AuditRow: ...
+    def audit_rows(
+        self,
+        after_seq: int,
+        limit: int,
+        since: float | None = None,
+        until: float | None = None,
+        principal: str | None = None,
+        collection: str | None = None,
+        operation: str | None = None,
+    ) -> list[AuditRow]: ...
+    def audit_size(self) -> int: ...
+    def audit_heads(self) -> list[tuple[int, str, str]]: ...
+    def add_audit_head(self, size: int, head: str, frontier: str) -> None: ...
+    def sealed_secret(self, name: str) -> bytes | None: ...
+    def keep_sealed_secret(self, name: str, sealed: bytes) -> bytes: ...
+    def touch_faces(self, collection: CollectionRecord, face_ids: list[str], when: float) -> None: ...
+    def unused_faces(self, collection: CollectionRecord, before: float, limit: int) -> list[str]: ...
+    def erase_faces(
+        self,
+        collection: CollectionRecord | None,
+        external_image_id: str | None = None,
+        user_id: str | None = None,
+        face_ids: list[str] | None = None,
+    ) -> list[ErasedFace]: ...
+    def compact(self) -> bool: ...

@@ -91,6 +91,19 @@ class CollectionIndexes:
         for path in [*self._snapshot_paths(collection), *leftover_temp_files(self._dir, collection.row_id)]:
             path.unlink(missing_ok=True)
 
+    def expunge(self, collection: CollectionRecord) -> None:
+        """After faces were deleted: bring the collection's index up to date and rewrite its snapshot, so
+        the deleted descriptors are in no file (a snapshot left as it was would hold them until shutdown)."""
+        if self._dir is None or not any(path.exists() for path in self._snapshot_paths(collection)):
+            if collection.row_id in self._cache:
+                self.get(collection)
+            return
+        self.get(collection)
+        with self._lock:
+            cached = self._cache[collection.row_id]
+        with cached.lock:
+            self._save_one(collection.row_id, cached)
+
     def save(self) -> None:
         """Write a snapshot of every index in memory. Never raises: the database is the truth, and a
         snapshot that cannot be written (a full disk) only makes the next start-up rebuild."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
+from faceindex.store.memory_governance import GovernanceRows, _Governance
 from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
 
 
@@ -29,7 +30,7 @@ class _Collection:
     changes: list[tuple[int, int, bool]] = field(default_factory=list)  # (seq, row id, added)
 
 
-class MemoryStore:
+class MemoryStore(GovernanceRows):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._collections: dict[str, _Collection] = {}
@@ -37,6 +38,7 @@ class MemoryStore:
         self._tokens: dict[tuple[str, str], tuple[RecordedRequest, str, float]] = {}
         self._keys: dict[str, AccessKeyRecord] = {}
         self._next_row = self._next_seq = self._next_collection = 1
+        self._governance = _Governance()
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""
@@ -126,6 +128,7 @@ class MemoryStore:
                     descriptor,
                 )
                 stored.faces[row_id] = record
+                self._governance.used[row_id] = time.time()
                 self._change(stored, row_id, added=True)
                 records.append(record)
             if image_sha256 is not None and records:

@@ -43,9 +43,46 @@ class AccessKeyRecord:
     access_key_id: str
     secret_sealed: bytes
     name: str
-    operations: tuple[str, ...]  # ("*",) for every operation
+    operations: tuple[str, ...]  # ("*",) for every operation; () when only `classes` grant
     created_at: float
     revoked_at: float | None = None
+    classes: tuple[str, ...] = ()  # permission classes: detect, compare, identify, manage
+    collections: tuple[str, ...] | None = None  # the collections it may touch; None: every one
+    min_similarity: float | None = None  # its floor under FaceMatchThreshold / UserMatchThreshold
+    purpose: str | None = None  # stated once, recorded with each of its 1:N searches
+
+
+@dataclass(frozen=True)
+class CollectionPolicy:
+    """A collection's safeguards, set by `faceindex collection policy`."""
+
+    min_similarity: float | None = None  # 1:N thresholds below it are raised to it
+    require_purpose: bool = False  # every 1:N search must state a purpose
+    retention_days: float | None = None  # faces not indexed or matched for this long are erased
+
+
+@dataclass(frozen=True)
+class AuditColumns:
+    """The searchable part of an audit entry (its body holds everything)."""
+
+    time: float
+    principal: str
+    operation: str
+    collection: str | None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    seq: int
+    body: str  # canonical JSON, exactly as sealed
+    chain: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class ErasedFace:
+    collection: str
+    face: FaceRecord
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from faceindex.api import estimates, logs
+from faceindex.api import auth, estimates, logs
 from faceindex.api.rekognition import model, sigv4
-from faceindex.api.rekognition.operations import HANDLERS
 from faceindex.api.state import ServerState
-from faceindex.errors import AccessDenied, FaceIndexError
+from faceindex.errors import FaceIndexError
 from faceindex.jsonable import to_jsonable
+from faceindex.service import invoke as door
 from faceindex.service.keys import AccessKey
+from faceindex.service.operations import REKOGNITION
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "RekognitionService."
@@ -38,17 +39,18 @@ async def endpoint(request: Request) -> Response:
         body = await request.body()  # within the size limit: app.BodyLimit refused larger ones
         key = _authenticate(state, request, body)
         operation_model = _operation(request)
-        if key is not None and not key.may_call(operation):
-            raise AccessDenied(f"User: {key.access_key_id} is not authorized to perform: rekognition:{operation}")
+        caller = auth.caller(key, "rekognition", request)
+        door.authorise(caller, operation)  # before the body is parsed, as AWS orders its checks
         try:
             params: Any = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError, RecursionError):  # nested past the interpreter's depth
             raise model.SerializationError("The request body is not valid JSON.") from None
         decoded = model.decode_input(params, operation_model)
-        result = await state.run(HANDLERS[operation], decoded)
-        jsonable = to_jsonable(result)
+        invoked: door.Invoked = await state.run(door.invoke, caller, operation, decoded)
+        jsonable = to_jsonable(invoked.result)
         payload = model.conform(jsonable, operation_model.output_shape)
-        response = Response(json.dumps(payload), media_type=CONTENT_TYPE, headers=estimates.headers(jsonable))
+        extra = estimates.headers(jsonable) | door.headers(invoked)
+        response = Response(json.dumps(payload), media_type=CONTENT_TYPE, headers=extra)
     except sigv4.AuthError as error:
         outcome = error.code
         response = error_response(error.code, error.message, error.status)
@@ -84,7 +86,7 @@ def _operation(request: Request) -> Any:
         raise ProtocolError(
             "UnknownOperationException", f"Unknown operation {target!r}." if target else "Missing X-Amz-Target."
         )
-    if name not in HANDLERS:
+    if name not in REKOGNITION:
         raise ProtocolError(
             "UnsupportedOperationException",
             f"faceindex does not support the Rekognition operation {name}; "

@@ -43,6 +43,7 @@ class HnswIndex:
         self._centre: np.ndarray | None = None
         self._scale = _float32(127.0 / MIN_RANGE)
         self._index = self._new_graph()
+        self._erased: set[bytes] = set()  # int8 vectors removed since the last save, to zero in the snapshot
 
     def _new_graph(self) -> Index:
         return Index(
@@ -89,6 +90,9 @@ class HnswIndex:
     def remove(self, keys: Keys) -> None:
         present = [int(k) for k in np.asarray(keys, np.int64).tolist() if int(k) in self._index]
         if present:
+            held = self._index.get(np.asarray(present, np.uint64))
+            rows = held if isinstance(held, tuple) else [held]
+            self._erased.update(bytes(np.asarray(v, np.int8).tobytes()) for v in rows if v is not None)
             self._index.remove(np.asarray(present, np.uint64))
 
     def search(self, query: Vectors, count: int) -> Neighbours:
@@ -135,8 +139,30 @@ class HnswIndex:
         centre = np.zeros(self.ndim, np.float32) if self._centre is None else self._centre
         graph = self._index.save()  # without a path usearch returns the bytes
         assert graph is not None
+        if self._erased:
+            graph = self._scrubbed(graph)
         header = centre.astype("<f4").tobytes() + np.float32(self._scale).astype("<f4").tobytes()
         write_checked(path, [header, graph])
+
+    def _scrubbed(self, graph: bytes) -> bytes:
+        """The graph with removed faces' vectors zeroed: usearch keeps a removed node (vector included) as a
+        tombstone that searches still step through, so without this an erased face's quantised descriptor
+        would outlive it in every snapshot. A zeroed tombstone only steers a search slightly worse."""
+        data = bytearray(graph)
+        live = {bytes(v.tobytes()) for v in self._live_vectors()} if len(self._index) < LIVE_CHECK_LIMIT else set()
+        for vector in self._erased - live:  # a live face with the very same vector keeps its bytes
+            start = data.find(vector)
+            while start != -1:
+                data[start : start + len(vector)] = bytes(len(vector))
+                start = data.find(vector, start + len(vector))
+        self._erased.clear()
+        return bytes(data)
+
+    def _live_vectors(self) -> list[np.ndarray]:
+        keys = np.asarray(self._index.keys, np.uint64)
+        held = self._index.get(keys) if len(keys) else ()
+        rows = held if isinstance(held, tuple) else [held]
+        return [np.asarray(v, np.int8) for v in rows if v is not None]
 
     def load(self, path: Path) -> None:
         payload = read_checked(path)  # usearch can crash on damaged bytes: it only ever sees verified ones
@@ -158,6 +184,9 @@ class HnswIndex:
             raise SnapshotRejected(f"graph holds {len(index)} vectors, its header says {shape['count_present']}")
         # an empty graph's centre is a placeholder: the first vectors added fix the real one
         self._index, self._centre, self._scale = index, (centre if len(index) else None), scale
+
+
+LIVE_CHECK_LIMIT = 2_000_000  # above this, identical vectors of other faces are not looked for (scrubbed too)
 
 
 def _float32(value: float) -> float:

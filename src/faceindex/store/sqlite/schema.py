@@ -90,6 +90,41 @@ MIGRATIONS: list[str] = [
         SELECT 1 FROM faces WHERE faces.collection_id = images.collection_id AND faces.image_id = images.image_id
     );
     """,
+    # 5: issue 13's safeguards: what a key may do, collection policies, the audit log and its signed heads,
+    # sealed service secrets (the audit signing key), and when a face was last used (for retention)
+    """
+    ALTER TABLE access_keys ADD COLUMN classes TEXT NOT NULL DEFAULT '[]';  -- JSON list of permission classes
+    ALTER TABLE access_keys ADD COLUMN collections TEXT;  -- JSON list, or NULL for every collection
+    ALTER TABLE access_keys ADD COLUMN min_similarity REAL;
+    ALTER TABLE access_keys ADD COLUMN purpose TEXT;
+    CREATE TABLE collection_policies (
+        collection TEXT PRIMARY KEY,  -- by name: a policy set before the collection exists still applies
+        min_similarity REAL,
+        require_purpose INTEGER NOT NULL DEFAULT 0,
+        retention_days REAL
+    );
+    CREATE TABLE audit (  -- append-only; each row chained to the one before and signed (service.audit)
+        seq INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        principal TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        collection TEXT,
+        body TEXT NOT NULL,  -- canonical JSON: who, what, when; never images or descriptors
+        chain BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit (time);
+    CREATE TABLE audit_heads (  -- signed tree heads, each naming the one before (CloudTrail's digest chain)
+        size INTEGER PRIMARY KEY,
+        head TEXT NOT NULL,  -- JSON, as exported to a witness
+        frontier TEXT NOT NULL  -- the Merkle tree's right edge at `size`, so the next head reads only newer rows
+    );
+    CREATE TABLE sealed_secrets (
+        name TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL  -- AES-GCM under the master key, as access-key secrets
+    );
+    ALTER TABLE faces ADD COLUMN used_at REAL;  -- last indexed or matched; NULL: created_at
+    """,
 ]
 
 

@@ -24,16 +24,13 @@ import numpy as np
 from faceindex.errors import Conflict, DiskFull, ResourceAlreadyExists, ResourceNotFound, ServiceUnavailable
 from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
 from faceindex.store.sqlite import files
+from faceindex.store.sqlite.governance import GovernanceRows
+from faceindex.store.sqlite.rows import FACE_COLUMNS as _FACE_COLUMNS
+from faceindex.store.sqlite.rows import face_record as _face
 from faceindex.store.sqlite.schema import migrate
-from faceindex.types import BoundingBox
-
-_FACE_COLUMNS = (
-    "id, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top, confidence, "
-    "model_version, user_id"
-)
 
 
-class SqliteStore:
+class SqliteStore(GovernanceRows):
     def __init__(self, path: Path, max_bytes: int = 0) -> None:
         """`max_bytes`: a cap on the database's size (0: none); writes past it are ServiceUnavailable."""
         self.path = path
@@ -57,6 +54,9 @@ class SqliteStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
+            # deleted rows are overwritten with zeros, not left in free pages: an erased descriptor is gone
+            # from the file (and, after `compact()`, from the WAL)
+            connection.execute("PRAGMA secure_delete=ON")
             if self.max_bytes:
                 page_size = int(connection.execute("PRAGMA page_size").fetchone()[0])
                 connection.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page_size)}")
@@ -64,20 +64,76 @@ class SqliteStore:
         return connection
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, eager: bool = False) -> Iterator[None]:
+        """One transaction for every write this thread makes inside the block (the service door puts a
+        change and its audit entry in one). It begins at the first write, so work before it (a model's
+        analysis) holds no lock; `eager` begins at once, taking SQLite's write lock, which serialises
+        the block against other threads *and other processes* on the same file (idempotent requests)."""
+        if getattr(self._local, "unit", None) is not None:
+            yield  # nested: part of the outer transaction
+            return
+        unit = _Unit()
+        self._local.unit = unit
+        try:
+            if eager:
+                self._begin(unit)
+            yield
+            if unit.open:
+                self._finish(commit=True)
+        except BaseException as error:
+            if unit.open:
+                self._finish(commit=False, error=error)
+            raise
+        finally:
+            self._local.unit = None
+            if unit.open:
+                unit.open = False
+                self._write_lock.release()
+
+    def _begin(self, unit: _Unit) -> None:
+        self._write_lock.acquire()
+        try:
+            self._connection().execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._write_lock.release()
+            raise
+        unit.open = True
+
+    def _finish(self, commit: bool, error: BaseException | None = None) -> None:
         connection = self._connection()
-        with self._write_lock:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
+        try:
+            if commit:
                 connection.execute("COMMIT")
-            except BaseException as error:
-                if connection.in_transaction:  # SQLite itself rolls back after most disk-full errors
-                    connection.execute("ROLLBACK")
-                if isinstance(error, DiskFull):
-                    self._full = self._tightest_room()
-                raise
-            self._full = None
+                self._full = None
+                return
+        except BaseException as failed:
+            error = failed
+        if connection.in_transaction:  # SQLite itself rolls back after most disk-full errors
+            connection.execute("ROLLBACK")
+        if isinstance(error, DiskFull):
+            self._full = self._tightest_room()
+        if commit and error is not None:
+            raise error
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        unit: _Unit | None = getattr(self._local, "unit", None)
+        if unit is not None:  # inside transaction(): join it (it commits or rolls back)
+            if not unit.open:
+                self._begin(unit)
+            yield self._connection()
+            return
+        unit = _Unit()
+        self._begin(unit)
+        try:
+            yield self._connection()
+        except BaseException as error:
+            self._finish(commit=False, error=error)
+            raise
+        else:
+            self._finish(commit=True)
+        finally:
+            self._write_lock.release()
 
     def room_problem(self, min_free_bytes: int) -> str | None:
         """Why writes fail or are about to for lack of room, or None: less than `min_free_bytes` left
@@ -482,9 +538,19 @@ class SqliteStore:
     def add_access_key(self, key: AccessKeyRecord) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT INTO access_keys (access_key_id, secret_sealed, name, operations, created_at, revoked_at)"
-                " VALUES (?, ?, ?, ?, ?, NULL)",
-                (key.access_key_id, key.secret_sealed, key.name, json.dumps(list(key.operations)), key.created_at),
+                "INSERT INTO access_keys (access_key_id, secret_sealed, name, operations, created_at, revoked_at,"
+                " classes, collections, min_similarity, purpose) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                (
+                    key.access_key_id,
+                    key.secret_sealed,
+                    key.name,
+                    json.dumps(list(key.operations)),
+                    key.created_at,
+                    json.dumps(list(key.classes)),
+                    None if key.collections is None else json.dumps(list(key.collections)),
+                    key.min_similarity,
+                    key.purpose,
+                ),
             )
 
     def access_key(self, access_key_id: str) -> AccessKeyRecord | None:
@@ -506,6 +572,11 @@ class SqliteStore:
                 (when, access_key_id),
             )
             return cursor.rowcount == 1
+
+
+@dataclasses.dataclass
+class _Unit:
+    open: bool = False  # a transaction has begun and this thread holds the write lock
 
 
 class _Connection(sqlite3.Connection):
@@ -549,7 +620,10 @@ def _row_vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]
     return keys, vectors.astype(np.float32)
 
 
-_KEY_COLUMNS = "access_key_id, secret_sealed, name, operations, created_at, revoked_at"
+_KEY_COLUMNS = (
+    "access_key_id, secret_sealed, name, operations, created_at, revoked_at,"
+    " classes, collections, min_similarity, purpose"
+)
 
 
 def _access_key(row: tuple[object, ...]) -> AccessKeyRecord:
@@ -560,21 +634,8 @@ def _access_key(row: tuple[object, ...]) -> AccessKeyRecord:
         operations=tuple(json.loads(str(row[3]))),
         created_at=float(row[4]),  # type: ignore[arg-type]
         revoked_at=None if row[5] is None else float(row[5]),  # type: ignore[arg-type]
-    )
-
-
-def _face(row: tuple[object, ...]) -> FaceRecord:
-    descriptor = None
-    if len(row) > 11:
-        descriptor = np.frombuffer(row[11], "<f4").astype(np.float32)  # type: ignore[call-overload]
-    return FaceRecord(
-        row_id=int(row[0]),  # type: ignore[call-overload]
-        face_id=str(row[1]),
-        image_id=str(row[2]),
-        external_image_id=row[3],  # type: ignore[arg-type]
-        box=BoundingBox(Width=row[4], Height=row[5], Left=row[6], Top=row[7]),  # type: ignore[arg-type]
-        confidence=float(row[8]),  # type: ignore[arg-type]
-        model_version=str(row[9]),
-        user_id=row[10],  # type: ignore[arg-type]
-        descriptor=descriptor,
+        classes=tuple(json.loads(str(row[6]))),
+        collections=None if row[7] is None else tuple(json.loads(str(row[7]))),
+        min_similarity=None if row[8] is None else float(row[8]),  # type: ignore[arg-type]
+        purpose=None if row[9] is None else str(row[9]),
     )
