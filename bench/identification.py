@@ -14,6 +14,16 @@ For each size it reports, at FaceMatchThreshold 80 and 99, FPIR and FNIR for bot
 FPIR 0.01 and 0.003 with the threshold chosen on the strangers themselves (the best any monotone score
 of the nearest distance can do: raw distance and the calibrated similarity are the same there, so it is
 one row per descriptor variant). The descriptors are those of scripts/calibrate_search.py's cache.
+
+The JSON keeps two runs: `before` (the descriptors before issue 12.1's FaceMesh alignment + mirror, and the
+calibration table made from them) and `after` (this run, with the engine's current default); a JSON written
+before the two were kept apart is taken as `before`. `--as before` writes the run there instead.
+
+Scores of the nearest face against the probe's other neighbours (issue 12.5's ideas), measured with the
+threshold chosen on the strangers at each size as above ("oracle": the best each can do): `ratio` d1 / d2
+(nearest over second nearest), `znorm` (d1 - mean) / std of the probe's next 50 nearest gallery faces (fewer
+in a small gallery). `threshold_at_fpir_*` shows whether one threshold would serve every size (the property a
+calibrated score needs); raw distance's moves with the size, which the calibration table takes care of.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +51,24 @@ from faceindex.pipeline import FaceEngine  # noqa: E402
 
 THRESHOLDS = (80.0, 99.0)
 TARGET_FPIR = (0.01, 0.003)
+COHORT = 50  # the probe's neighbours after the nearest that znorm scores it against
+
+
+def scores(distances: np.ndarray) -> dict[str, np.ndarray]:
+    """Per probe (rows: its distances to every gallery face), each score of its nearest face; lower = closer."""
+    ordered = np.sort(distances, axis=1)
+    nearest_d, cohort = ordered[:, 0], ordered[:, 1 : 1 + COHORT]
+    spread = np.maximum(cohort.std(axis=1), 1e-6)
+    return {
+        "distance": nearest_d,
+        "ratio": nearest_d / np.maximum(ordered[:, 1], 1e-9),
+        "znorm": (nearest_d - cohort.mean(axis=1)) / spread,
+    }
+
+
+def all_distances(gallery: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    d2 = (probes**2).sum(1)[:, None] + (gallery**2).sum(1)[None, :] - 2.0 * probes @ gallery.T
+    return np.asarray(np.sqrt(np.maximum(d2, 0.0)))
 
 
 def nearest(gallery: np.ndarray, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +81,7 @@ def nearest(gallery: np.ndarray, probes: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def one_gallery(
     rng: np.random.Generator, enrolled: dict[str, np.ndarray], strangers: np.ndarray, size: int
-) -> dict[str, object]:
+) -> dict[str, Any]:
     people = rng.choice(sorted(enrolled), size=size, replace=False)
     gallery, mated, mated_truth = [], [], []
     for number, person in enumerate(people):
@@ -66,8 +95,10 @@ def one_gallery(
     mated_index, mated_distance = nearest(gallery_array, np.concatenate(mated).astype(np.float64))
     _, stranger_distance = nearest(gallery_array, strangers.astype(np.float64))
     right = mated_index == np.asarray(mated_truth)
+    mated_scores = scores(all_distances(gallery_array, np.concatenate(mated).astype(np.float64)))
+    stranger_scores = scores(all_distances(gallery_array, strangers.astype(np.float64)))
     table = calibration()
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for threshold in THRESHOLDS:
         raw_limit = distance_for(threshold)
         calibrated_limit = table.search_distance_for(threshold, size)
@@ -81,6 +112,22 @@ def one_gallery(
         limit = float(np.quantile(stranger_distance, target))
         out[f"fnir_at_fpir_{target:g}"] = float(1.0 - (right & (mated_distance < limit)).mean())
     out["rank1"] = float(right.mean())
+    for name in mated_scores:
+        for target in TARGET_FPIR:
+            limit = float(np.quantile(stranger_scores[name], target))
+            out[f"{name}_fnir_at_fpir_{target:g}"] = float(1.0 - (right & (mated_scores[name] < limit)).mean())
+            out[f"{name}_threshold_at_fpir_{target:g}"] = limit
+    return out
+
+
+def mean_over(draws: list[dict[str, Any]]) -> dict[str, Any]:
+    """The mean of each figure over the draws (one level of nesting: {"raw@80": {"fpir": ...}})."""
+    out: dict[str, Any] = {}
+    for key, first in draws[0].items():
+        if isinstance(first, dict):
+            out[key] = {k: round(float(np.mean([d[key][k] for d in draws])), 4) for k in first}
+        else:
+            out[key] = round(float(np.mean([d[key] for d in draws])), 4)
     return out
 
 
@@ -90,8 +137,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 60, 120, 225])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/identification.json")
+    parser.add_argument("--as", dest="run", choices=("before", "after"), default="after")
     args = parser.parse_args()
-    files, people, vectors = descriptors(args.set, FaceEngine(Settings()))
+    settings = Settings()
+    files, people, vectors = descriptors(args.set, FaceEngine(settings))
     split = {}
     with open(args.set / "manifest.csv") as handle:
         for line in handle.readlines()[1:]:
@@ -110,14 +159,7 @@ def main() -> None:
     for size in args.sizes:
         size = min(size, len(enrolled_arrays))
         draws = [one_gallery(rng, enrolled_arrays, np.asarray(strangers), size) for _ in range(args.repeats)]
-        sizes[str(size)] = {
-            key: (
-                {k: round(float(np.mean([d[key][k] for d in draws])), 4) for k in draws[0][key]}  # type: ignore[index]
-                if isinstance(draws[0][key], dict)
-                else round(float(np.mean([d[key] for d in draws])), 4)  # type: ignore[arg-type]
-            )
-            for key in draws[0]
-        }
+        sizes[str(size)] = mean_over(draws)
         print(f"{size} people: {json.dumps(sizes[str(size)])}")
     report = {
         "set": str(args.set),
@@ -126,10 +168,15 @@ def main() -> None:
         "stranger_probes": len(strangers),
         "repeats": args.repeats,
         "calibration": calibration().source,
+        "engine": {"detector": settings.detector, "landmarks": settings.landmarks, "alignment": settings.alignment},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
         "sizes": sizes,
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    runs = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if "sizes" in runs:  # one run, written before before/after were kept: the before
+        runs = {"before": runs}
+    runs[args.run] = report
+    args.out.write_text(json.dumps(runs, indent=2) + "\n")
 
 
 if __name__ == "__main__":

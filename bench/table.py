@@ -16,6 +16,8 @@ def main() -> None:
         search_tables(json.loads((ROOT / "bench/results/search.json").read_text()))
     elif which == "detection":
         detection_table(json.loads((ROOT / "bench/results/detection.json").read_text()))
+    elif which == "identification":
+        identification_tables(json.loads((ROOT / "bench/results/identification.json").read_text()))
     elif which == "server":
         server_table(json.loads((ROOT / "bench/results/server.json").read_text()))
     else:
@@ -144,6 +146,54 @@ def pipeline_tables(results: dict[str, Any]) -> None:
     print(
         f"\nMachine: {m['cpus']} CPUs ({m['platform']}), Python {m['python']}, "
         f"onnxruntime {m['onnxruntime']}, dlib {m['dlib']}."
+    )
+
+
+def identification_tables(results: dict[str, Any]) -> None:
+    """bench/identification.py: before (descriptors before 12.1) and after, by gallery size."""
+    before, after = results.get("before", {}).get("sizes", {}), results["after"]["sizes"]
+
+    def pct(row: dict[str, Any] | None, *keys: str) -> str:
+        value: Any = row
+        for key in keys:
+            value = None if value is None else value.get(key)
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    print(
+        "| people in the gallery | FNIR at FPIR 1%, before → after | FNIR at FPIR 0.3%, before → after | "
+        "at 80, raw distance: FPIR, FNIR (after) | at 80, calibrated: FPIR, FNIR, before → after | "
+        "at 99, calibrated: FPIR, FNIR (after) | rank-1, before → after |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for size, a in after.items():
+        b = before.get(size)
+        print(
+            f"| {size} | {pct(b, 'fnir_at_fpir_0.01')} → {pct(a, 'fnir_at_fpir_0.01')} "
+            f"| {pct(b, 'fnir_at_fpir_0.003')} → {pct(a, 'fnir_at_fpir_0.003')} "
+            f"| {pct(a, 'raw@80', 'fpir')}, {pct(a, 'raw@80', 'fnir')} "
+            f"| {pct(b, 'calibrated@80', 'fpir')}, {pct(b, 'calibrated@80', 'fnir')} → "
+            f"{pct(a, 'calibrated@80', 'fpir')}, {pct(a, 'calibrated@80', 'fnir')} "
+            f"| {pct(a, 'calibrated@99', 'fpir')}, {pct(a, 'calibrated@99', 'fnir')} "
+            f"| {pct(b, 'rank1')} → {pct(a, 'rank1')} |"
+        )
+    print(
+        "\n| people in the gallery | FNIR at FPIR 1%: distance, ratio d1/d2, znorm (top 50) | threshold at FPIR 1%: "
+        "distance, ratio, znorm | FNIR at FPIR 0.3%: distance, ratio, znorm |"
+    )
+    print("|---|---|---|---|")
+    names = ("distance", "ratio", "znorm")
+    for size, a in after.items():
+        if "ratio_fnir_at_fpir_0.01" not in a:
+            continue
+        at1 = ", ".join(pct(a, f"{n}_fnir_at_fpir_0.01") for n in names)
+        limits = ", ".join(f"{a[f'{n}_threshold_at_fpir_0.01']:.3f}" for n in names)
+        at03 = ", ".join(pct(a, f"{n}_fnir_at_fpir_0.003") for n in names)
+        print(f"| {size} | {at1} | {limits} | {at03} |")
+    run = results["after"]
+    print(
+        f"\n{run['stranger_probes']} non-mated searches (strangers, not in the calibration) and the gallery people's "
+        f"other photos, {run['repeats']} draws per size; calibration: {run['calibration'].get('engine')}, "
+        f"{run['calibration'].get('date')}; {run['machine']['date']}."
     )
 
 
