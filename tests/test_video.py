@@ -257,6 +257,15 @@ def _sps(profile: int, vui: bool, full_range: int = 0) -> bytes:
     return w.nal()
 
 
+def test_the_mp4_header_reader_on_the_shared_clip(testdata: Path) -> None:
+    path = testdata / "video/short_hamilton_clip.mp4"
+    with path.open("rb") as handle:
+        info = read_mp4(handle, path.stat().st_size)
+    assert (info.brand, info.codec_tag, info.duration_ms, info.rotation) == ("isom", "avc1", 9176, 0)
+    assert (info.width, info.height, info.truncated) == (640, 360, False)
+    assert info.full_range is False  # said by its SPS's VUI, not assumed
+
+
 def test_the_h264_vui_full_range_flag_is_read() -> None:
     assert h264_sps_full_range(_sps(100, vui=True, full_range=1)) is True
     assert h264_sps_full_range(_sps(100, vui=True, full_range=0)) is False

@@ -43,7 +43,7 @@ def looks_like_mp4(head: bytes) -> bool:
 
 def read_mp4(stream: BinaryIO, size: int) -> Mp4Info:
     """Read the header boxes of an MP4/MOV in `stream` (`size` bytes long)."""
-    brand, moov, truncated = "", b"", False
+    brand, moov, truncated = "", b"", False  # moov: the movie box's body
     for kind, start, length in _boxes(stream, 0, size):
         if start + length > size:
             truncated = True
@@ -53,6 +53,7 @@ def read_mp4(stream: BinaryIO, size: int) -> Mp4Info:
         elif kind == b"moov" and not moov:
             stream.seek(start)
             moov = stream.read(min(length, MAX_MOOV_BYTES))
+            moov = moov[16:] if struct.unpack_from(">I", moov)[0] == 1 else moov[8:]  # the body: 64- or 32-bit size
     return _parse_moov(brand, moov, truncated)
 
 
@@ -92,7 +93,7 @@ def _children(data: bytes, offset: int = 0, end: int | None = None) -> Iterator[
 def _parse_moov(brand: str, moov: bytes, truncated: bool) -> Mp4Info:
     movie_ms: int | None = None
     video: Mp4Info | None = None
-    for kind, body in _children(moov, 8) if moov else ():
+    for kind, body in _children(moov) if moov else ():
         if kind == b"mvhd":
             movie_ms = _duration_ms(body)
         elif kind == b"trak" and video is None:

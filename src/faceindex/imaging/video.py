@@ -158,12 +158,15 @@ def _sample(video: Video, interval: float) -> Iterator[tuple[int, RGBImage]]:
         if seek and target > sought:
             capture.set(cv2.CAP_PROP_POS_MSEC, target)  # FFmpeg's seek: key frame, then decode up to the target
             sought = target
-        if not capture.grab():
-            break
-        timestamp = capture.get(cv2.CAP_PROP_POS_MSEC)
-        if timestamp + half_frame < target or timestamp <= last:
-            continue
-        ok, bgr = capture.retrieve()
+        try:
+            if not capture.grab():
+                break
+            timestamp = capture.get(cv2.CAP_PROP_POS_MSEC)
+            if timestamp + half_frame < target or timestamp <= last:
+                continue
+            ok, bgr = capture.retrieve()
+        except cv2.error:
+            break  # FFmpeg gave up on the stream: reported below as a damaged file
         if not ok or bgr is None:
             break
         last = timestamp
@@ -224,11 +227,7 @@ def _metadata(capture: cv2.VideoCapture, container: str, mp4: Mp4Info | None) ->
         raise InvalidVideo("the video has no frame rate: the stream is damaged")
     duration = mp4.duration_ms if mp4 and mp4.duration_ms else round(max(count, 0) * 1000 / rate)
     rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
-    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    if width <= 0 or height <= 0:
-        raise InvalidVideo("the video has no picture size: the stream is damaged")
-    if rotation in (90, 270) and width > height and _first_frame_is_portrait(capture):
-        width, height = height, width  # OpenCV reports the coded size; the frames are turned
+    height, width = _first_frame_size(capture)  # the upright frames' size, whatever the coded size and rotation
     full = mp4.full_range if mp4 and mp4.full_range is not None else codec == "mjpeg"
     metadata = VideoMetadata(
         Codec=codec,
@@ -242,7 +241,9 @@ def _metadata(capture: cv2.VideoCapture, container: str, mp4: Mp4Info | None) ->
     return metadata, rotation
 
 
-def _first_frame_is_portrait(capture: cv2.VideoCapture) -> bool:
+def _first_frame_size(capture: cv2.VideoCapture) -> tuple[int, int]:
     ok, frame = capture.read()
+    if not ok or frame is None or frame.size == 0:
+        raise InvalidVideo("no frame of the video can be decoded: the stream is damaged or empty")
     capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-    return bool(ok and frame is not None and frame.shape[0] > frame.shape[1])
+    return int(frame.shape[0]), int(frame.shape[1])
