@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faceindex.cli import exits, indexer, output
+from faceindex.cli import door, exits, governance, indexer, output
 from faceindex.cli import users as cli_users
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
 from faceindex.pipeline import FaceEngine
-from faceindex.service import collections, search
+from faceindex.service import search
 from faceindex.service.container import Services, open_services
 
 COMMANDS = ("collection", "index", "search", "faces", "users")
@@ -28,6 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     delete.add_argument("name", help="the collection id")
     listing = actions.add_parser("list", help="every collection")
     listing.add_argument("--json", action="store_true", help="print CollectionIds and FaceModelVersions, every page")
+    governance.register_policy(actions)
 
     indexer.register(commands)
 
@@ -69,14 +70,16 @@ def run(args: argparse.Namespace, settings: Settings, engine: FaceEngine) -> int
 
 
 def _collection(services: Services, args: argparse.Namespace) -> int:
+    if args.action == "policy":
+        return governance.policy(services, args)
     if args.action == "create":
-        created = collections.create_collection(services, args.name)
+        created = door.call(services, "CreateCollection", {"CollectionId": args.name})
         if args.json:
             output.print_json(created)
         else:
             print(f"created collection {args.name} (face model {created.FaceModelVersion}, {created.CollectionArn})")
     elif args.action == "describe":
-        described = collections.describe_collection(services, args.name)
+        described = door.call(services, "DescribeCollection", {"CollectionId": args.name})
         if args.json:
             output.print_json(described)
         else:
@@ -89,7 +92,7 @@ def _collection(services: Services, args: argparse.Namespace) -> int:
             ]
             print(output.table(["collection", args.name], rows))
     elif args.action == "delete":
-        collections.delete_collection(services, args.name)
+        door.call(services, "DeleteCollection", {"CollectionId": args.name})
         print(f"deleted collection {args.name} with all its faces and users")
     else:
         _list_collections(services, args)
@@ -101,7 +104,7 @@ def _list_collections(services: Services, args: argparse.Namespace) -> None:
     versions: list[str] = []
     token = None
     while True:
-        page = collections.list_collections(services, next_token=token)
+        page = door.call(services, "ListCollections", {"NextToken": token})
         names += page.CollectionIds
         versions += page.FaceModelVersions
         token = page.NextToken
@@ -119,9 +122,12 @@ def _search(services: Services, args: argparse.Namespace) -> int:
     if (args.face_id is None) == (args.image is None):
         raise InvalidParameter("give exactly one of IMAGE and --face-id")
     if args.face_id:
-        result = search.search_faces(services, args.collection, args.face_id, args.max_faces, args.threshold)
+        params = {"FaceId": args.face_id}
+        operation = "SearchFaces"
     else:
-        result = search.search_faces_by_image(services, args.collection, args.image, args.max_faces, args.threshold)
+        params, operation = {"Image": {"Path": args.image}}, "SearchFacesByImage"
+    wanted = {"CollectionId": args.collection, "MaxFaces": args.max_faces, "FaceMatchThreshold": args.threshold}
+    result = door.call(services, operation, {**params, **wanted})
     if args.json:
         output.print_json(result)
     elif result.FaceMatches:
@@ -147,7 +153,9 @@ def _faces(services: Services, args: argparse.Namespace) -> int:
     token: str | None = None
     faces: list[search.FaceMatchFace] = []
     while True:
-        page = search.list_faces(services, args.collection, next_token=token, user_id=args.user_id)
+        page = door.call(
+            services, "ListFaces", {"CollectionId": args.collection, "NextToken": token, "UserId": args.user_id}
+        )
         faces += page.Faces
         token = page.NextToken
         if token is None:
@@ -161,7 +169,7 @@ def _faces(services: Services, args: argparse.Namespace) -> int:
 
 
 def _delete_faces(services: Services, args: argparse.Namespace) -> int:
-    result = search.delete_faces(services, args.collection, args.face_ids)
+    result = door.call(services, "DeleteFaces", {"CollectionId": args.collection, "FaceIds": args.face_ids})
     if args.json:
         output.print_json(result)
     else:

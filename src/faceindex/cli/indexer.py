@@ -17,10 +17,10 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from faceindex.cli import exits, output
+from faceindex.cli import door, exits, output
 from faceindex.cli.files import external_id_for, image_files
 from faceindex.errors import FaceIndexError, InvalidParameter, ModelError
-from faceindex.service import collections, indexing
+from faceindex.service import collections
 from faceindex.service.container import Services
 from faceindex.service.quality import FILTERS
 
@@ -104,9 +104,15 @@ def run(services: Services, args: argparse.Namespace) -> int:
             outcome.status = SKIPPED  # its faces are stored, from an earlier run
             return outcome
         try:
-            result = indexing.index_faces(
-                services, args.collection, data, outcome.external_id, args.max_faces, args.quality_filter, sha256=digest
-            )
+            params = {
+                "CollectionId": args.collection,
+                "Image": {"Bytes": data},
+                "ExternalImageId": outcome.external_id,
+                "MaxFaces": args.max_faces,
+                "QualityFilter": args.quality_filter,
+                "ImageSha256": digest,  # the CLI's own member: the content hash it skips re-runs by
+            }
+            result = door.call(services, "IndexFaces", params)
         except ModelError:
             raise
         except FaceIndexError as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 from faceindex.cli import collections as cli_collections
 from faceindex.cli import detect as cli_detect
 from faceindex.cli import evaluate as cli_evaluate
-from faceindex.cli import exits, output
+from faceindex.cli import exits, governance, output
 from faceindex.cli import server as cli_server
 from faceindex.config import Settings
 from faceindex.errors import FaceIndexError, ModelError
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_collections.register(commands)
     cli_evaluate.register(commands)
     cli_server.register(commands)
+    governance.register(commands)
     return parser
 
 
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command in cli_server.COMMANDS:
             return cli_server.run(args, settings)
+        if args.command in governance.COMMANDS:
+            return governance.run(args, settings)
         engine = FaceEngine(settings)
         if args.command in cli_detect.COMMANDS:
             return cli_detect.run(engine, args)

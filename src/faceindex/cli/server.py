@@ -1,4 +1,4 @@
-"""`faceindex serve` and `faceindex keys create|list|revoke`."""
+"""`faceindex serve` (keys are `cli.governance`'s)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from typing import Any
 
-from faceindex.cli import exits, output
+from faceindex.cli import exits
+from faceindex.cli.governance import describe_grants
 from faceindex.config import Settings
-from faceindex.errors import InvalidParameter
-from faceindex.service.keys import ALL_OPERATIONS, AccessKey, KeyStore
+from faceindex.service.container import open_services
+from faceindex.service.context import operator
+from faceindex.service.invoke import invoke
+from faceindex.service.policy import CLASSES
 from faceindex.store.sqlite import files
-from faceindex.store.sqlite.store import SqliteStore
 
-COMMANDS = ("serve", "keys")
+COMMANDS = ("serve",)
 FIRST_KEY_FILE = "first-key.json"  # the first key's secret when stderr is not a terminal
 EXIT_CANNOT_START = exits.MODEL  # the server could not start: its port (here), or a model (uvicorn's startup failure)
 
@@ -25,72 +28,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.add_argument("--port", type=int, help="port (default FACEINDEX_PORT or 8080)")
     serve.add_argument("--no-auth", action="store_true", help="no signatures: development on a loopback address only")
 
-    keys = commands.add_parser("keys", help="access keys for the server")
-    actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION", help="one of:")
-    create = actions.add_parser("create", help="a new key; its secret is printed once")
-    create.add_argument("--name", default="", help="who or what uses it")
-    create.add_argument(
-        "--operations", default=ALL_OPERATIONS, help="comma-separated operations it may call (default: all)"
-    )
-    create.add_argument("--json", action="store_true", help='print {"AccessKeyId", "SecretAccessKey"} as JSON')
-    actions.add_parser("list", help="keys and their permissions (never secrets)").add_argument(
-        "--json", action="store_true", help="print the keys as a JSON list (times in seconds since 1970)"
-    )
-    actions.add_parser("revoke", help="stop accepting a key").add_argument(
-        "access_key_id", help="the key's access key id"
-    )
-
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "serve":
-        return _serve(args, settings)
-    store = SqliteStore(settings.data_dir / "faceindex.db")
-    try:
-        keys = KeyStore(store, settings.data_dir)
-        if args.action == "create":
-            operations = [op.strip() for op in args.operations.split(",") if op.strip()]
-            _check_operations(operations)
-            key = keys.create(args.name, operations)
-            if args.json:
-                print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
-            else:
-                _print_key(key)
-        elif args.action == "list":
-            records = keys.list()
-            if args.json:
-                output.print_json([{k: v for k, v in r.__dict__.items() if k != "secret_sealed"} for r in records])
-            else:
-                rows = [
-                    [
-                        r.access_key_id,
-                        r.name or "-",
-                        ",".join(r.operations),
-                        output.iso_time(r.created_at),
-                        "revoked" if r.revoked_at else "active",
-                    ]
-                    for r in records
-                ]
-                print(output.table(["access key id", "name", "operations", "created (UTC)", "state"], rows))
-        else:
-            keys.revoke(args.access_key_id)
-            print(f"revoked {args.access_key_id}")
-        return 0
-    finally:
-        store.close()
-
-
-def _check_operations(operations: list[str]) -> None:
-    from faceindex.api.rekognition.operations import HANDLERS
-
-    unknown = [op for op in operations if op != ALL_OPERATIONS and op not in HANDLERS]
-    if unknown:
-        raise InvalidParameter(f"unknown operations {', '.join(unknown)}; choose from {', '.join(sorted(HANDLERS))}")
-
-
-def _print_key(key: AccessKey) -> None:
-    print(f"access key id:     {key.access_key_id}")
-    print(f"secret access key: {key.secret_access_key}   (shown once: keep it now)")
-    print(f"operations:        {', '.join(key.operations)}")
+    return _serve(args, settings)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,33 +54,38 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _first_key(settings: Settings) -> AccessKey | None:
-    """On a store with no active key, make one so the server can be used at once."""
-    store = SqliteStore(settings.data_dir / "faceindex.db")
+def _first_key(settings: Settings) -> dict[str, Any] | None:
+    """On a store with no active key, make one allowed everything, so the server can be used at once
+    (created through the service door as the operator who started the server: it is audited)."""
+    services = open_services(settings)
     try:
-        if any(record.revoked_at is None for record in store.access_keys()):
+        if any(record.revoked_at is None for record in services.store.access_keys()):
             return None
-        return KeyStore(store, settings.data_dir).create("first key", [ALL_OPERATIONS])
+        params = {"Name": "first key", "Permissions": list(CLASSES)}
+        created: dict[str, Any] = invoke(services, operator(), "CreateAccessKey", params).result
+        return created
     finally:
-        store.close()
+        services.close()
 
 
-def _banner(settings: Settings, key: AccessKey | None) -> None:
+def _banner(settings: Settings, key: dict[str, Any] | None) -> None:
     """How to call the server. A first key's secret is shown only on a terminal: a log (journald,
     docker logs, CI) is read by more people and kept longer, so there it goes to a 0600 file."""
     url = f"http://{settings.host}:{settings.port}"
-    key_id = key.access_key_id if key else "<access key id>"
-    secret = key.secret_access_key if key else "<secret>"
+    key_id = key["AccessKeyId"] if key else "<access key id>"
+    secret = key["SecretAccessKey"] if key else "<secret>"
     lines = [f"faceindex: Rekognition's API at {url} (data in {settings.data_dir}, auth {settings.auth})"]
     if key and sys.stderr.isatty():
         lines.append(f"  a first access key was created: {key_id} / {secret}  (shown once: keep it now)")
+        lines.append(f"  it is allowed {describe_grants(key)}; make narrower ones with `faceindex keys create --allow`")
     elif key:
         secret_file = settings.data_dir / FIRST_KEY_FILE
-        body = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}
+        body = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
         files.write_private(secret_file, json.dumps(body).encode())
         secret = f"<SecretAccessKey in {secret_file}>"
         lines.append(f"  a first access key was created: {key_id}; its secret is in {secret_file} (mode 0600:")
         lines.append("  keep it elsewhere, then delete the file)")
+        lines.append(f"  it is allowed {describe_grants(key)}; make narrower ones with `faceindex keys create --allow`")
     elif settings.auth == "sigv4":
         lines.append("  make keys with `faceindex keys create`")
     lines += [

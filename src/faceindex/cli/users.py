@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faceindex.cli import exits, output
+from faceindex.cli import door, exits, output
 from faceindex.errors import InvalidParameter
 from faceindex.service import users
 from faceindex.service.container import Services
@@ -44,10 +44,10 @@ def _collection(parser: argparse.ArgumentParser) -> None:
 
 def run(services: Services, args: argparse.Namespace) -> int:
     if args.action == "create":
-        users.create_user(services, args.collection, args.user_id)
+        door.call(services, "CreateUser", {"CollectionId": args.collection, "UserId": args.user_id})
         print(f"created user {args.user_id} in collection {args.collection}")
     elif args.action == "delete":
-        users.delete_user(services, args.collection, args.user_id)
+        door.call(services, "DeleteUser", {"CollectionId": args.collection, "UserId": args.user_id})
         print(f"deleted user {args.user_id}; its faces stay in collection {args.collection}, with no user")
     elif args.action == "list":
         _list(services, args)
@@ -62,7 +62,9 @@ def _list(services: Services, args: argparse.Namespace) -> None:
     found: list[users.User] = []
     token: str | None = None
     while True:  # every page: a collection may hold millions of users
-        page = users.list_users(services, args.collection, max_results=500, next_token=token)
+        page = door.call(
+            services, "ListUsers", {"CollectionId": args.collection, "MaxResults": 500, "NextToken": token}
+        )
         found += page.Users
         token = page.NextToken
         if token is None:
@@ -75,13 +77,15 @@ def _list(services: Services, args: argparse.Namespace) -> None:
 
 
 def _associate(services: Services, args: argparse.Namespace) -> int:
-    result: users.AssociateFacesResult | users.DisassociateFacesResult
+    members = {"CollectionId": args.collection, "UserId": args.user_id, "FaceIds": args.face_ids}
     if args.action == "associate":
-        result = users.associate_faces(services, args.collection, args.user_id, args.face_ids)
-        moved, failed, done = result.AssociatedFaces, result.UnsuccessfulFaceAssociations, "associated with"
+        associated: users.AssociateFacesResult = door.call(services, "AssociateFaces", members)
+        result: object = associated
+        moved, failed, done = associated.AssociatedFaces, associated.UnsuccessfulFaceAssociations, "associated with"
     else:
-        result = users.disassociate_faces(services, args.collection, args.user_id, args.face_ids)
-        moved, failed, done = result.DisassociatedFaces, result.UnsuccessfulFaceDisassociations, "disassociated from"
+        gone: users.DisassociateFacesResult = door.call(services, "DisassociateFaces", members)
+        result = gone
+        moved, failed, done = gone.DisassociatedFaces, gone.UnsuccessfulFaceDisassociations, "disassociated from"
     if args.json:
         output.print_json(result)
     else:
@@ -105,9 +109,12 @@ def _search(services: Services, args: argparse.Namespace) -> int:
         raise InvalidParameter(f"give exactly one of IMAGE, --user-id and --face-id (got {', '.join(given) or 'none'})")
     result: users.SearchUsersResult | users.SearchUsersByImageResult
     if args.image:
-        result = users.search_users_by_image(services, args.collection, args.image, args.threshold)
+        params: dict[str, object] = {"Image": {"Path": args.image}}
+        operation = "SearchUsersByImage"
     else:
-        result = users.search_users(services, args.collection, args.user_id, args.face_id, args.threshold)
+        params, operation = {"UserId": args.user_id, "FaceId": args.face_id}, "SearchUsers"
+    wanted = {"CollectionId": args.collection, "UserMatchThreshold": args.threshold}
+    result = door.call(services, operation, {**params, **wanted})
     if args.json:
         output.print_json(result)
     else:

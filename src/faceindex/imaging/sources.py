@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from faceindex.config import Settings
@@ -16,6 +17,11 @@ _NO_OBJECT = "Unable to get object metadata from S3. Check object key, region an
 
 
 def image_input(image: Any, settings: Settings, name: str = "Image") -> ImageInput | DecodedImage:
+    """`{"Bytes": ...}` or `{"S3Object": ...}` as Rekognition takes them, or `{"Path": ...}`: a local file,
+    from the CLI and the library only (the wire protocol's validator refuses a member it does not know)."""
+    if isinstance(image, dict) and set(image) == {"Path"}:
+        path: Path = Path(image["Path"])
+        return path
     if not isinstance(image, dict) or ("Bytes" in image) == ("S3Object" in image):
         raise InvalidParameter(f"{name} must have exactly one of Bytes or S3Object.")
     if "Bytes" in image:

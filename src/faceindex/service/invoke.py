@@ -80,7 +80,7 @@ def invoke(services: Services, caller: Caller, name: str, params: dict[str, Any]
 
 
 def _run(services: Services, operation: Operation, params: dict[str, Any]) -> Any:
-    if operation.idempotent:
+    if operation.idempotent and params.get(idempotency.TOKEN_MEMBER):  # a remembered answer is JSON
         return idempotency.once(services, operation.name, params, lambda: to_jsonable(operation.run(services, params)))
     return operation.run(services, params)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faceindex.imaging.sources import image_input
-from faceindex.service import collections, erasure, indexing, search, users
+from faceindex.service import admin, collections, erasure, indexing, search, users
 from faceindex.service import faces as face_service
 from faceindex.service.container import Services
 
@@ -56,6 +56,7 @@ def index_faces(s: Services, p: dict[str, Any]) -> Any:
         max_faces=p.get("MaxFaces"),
         quality_filter=p.get("QualityFilter"),
         detection_attributes=p.get("DetectionAttributes"),
+        sha256=p.get("ImageSha256"),  # not a Rekognition member (the wire refuses it): the CLI's, for re-runs
     )
 
 
@@ -185,6 +186,10 @@ OPERATIONS = _operations(
     # faceindex's own: erasure (REST and CLI), retention, keys and policies (CLI)
     Operation("EraseFaces", erasure.erase, "manage", rekognition=False),
     Operation("RunRetention", erasure.run_retention, "admin", rekognition=False),
+    Operation("CreateAccessKey", admin.create_key, "admin", rekognition=False),
+    Operation("RevokeAccessKey", admin.revoke_key, "admin", rekognition=False),
+    Operation("PutCollectionPolicy", admin.put_policy, "admin", rekognition=False),
+    Operation("DescribeCollectionPolicy", admin.describe_policy, "admin", audited=False, rekognition=False),
 )
 
 REKOGNITION = {name: operation for name, operation in OPERATIONS.items() if operation.rekognition}
