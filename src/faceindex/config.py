@@ -98,6 +98,8 @@ class Settings:
     min_free_bytes: int = 16 * 1024 * 1024  # /readyz is 503 below this much room on the disk (or under the cap)
     metrics_auth: str = "none"  # none | key (any active access key, HTTP Basic as the REST API)
     metrics_collections: bool = False  # name each collection in /metrics (its faces); off: totals only
+    # the server's housekeeping: retention erasures (collections with a retention period) and a signed audit head
+    housekeeping_s: float = 3600.0
     cors_origins: str = ""  # browser origins that may call the APIs, comma-separated ("https://app.example")
 
     @classmethod
@@ -180,7 +182,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "store": _same("data_dir", "vector_index", "max_db_bytes", "min_free_bytes"),
     "server": _same("host", "port", "auth", "region", "signing_regions", "account_id", "max_body_bytes")
     | _same("max_in_flight", "max_waiting", "max_connections", "header_timeout_s", "body_timeout_s")
-    | _same("shutdown_grace_s", "cors_origins"),
+    | _same("shutdown_grace_s", "cors_origins", "housekeeping_s"),
     "s3": {"buckets": "buckets", "endpoint": "s3_endpoint", "region": "s3_region"}
     | {"access_key_id": "s3_access_key_id", "secret_access_key": "s3_secret_access_key"},
     "limits": {f.name: f"limits.{f.name}" for f in dataclasses.fields(ImageLimits)},

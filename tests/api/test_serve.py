@@ -122,8 +122,11 @@ def test_the_openapi_document_says_how_to_authenticate_and_what_comes_back(serve
             assert problem == {"$ref": "#/components/schemas/Problem"}, where
             ok = op["responses"]["200"]["content"]["application/json"]["schema"]
             name = ok["$ref"].rsplit("/", 1)[1]
-            output = operation(op["operationId"]).output_shape  # Rekognition's response shape
-            assert set(schemas[name]["properties"]) == set(output.members), where
+            rekognition = operation(op["operationId"])
+            if rekognition is None:  # faceindex's own (EraseFaces): its schema is named after it
+                assert name == f"{op['operationId']}Response" and schemas[name]["properties"], where
+                continue
+            assert set(schemas[name]["properties"]) == set(rekognition.output_shape.members), where
     detect = schemas["DetectFacesResponse"]["properties"]["FaceDetails"]
     assert detect["items"] == {"$ref": "#/components/schemas/FaceDetail"}
     assert schemas["BoundingBox"]["properties"]["Width"]["type"] == "number"

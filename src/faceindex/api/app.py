@@ -34,6 +34,7 @@ from faceindex.api.shutdown import Drain, ShutdownGate
 from faceindex.api.state import ServerState
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
+from faceindex.service import housekeeping
 from faceindex.service.container import Services, open_services
 from faceindex.service.keys import KeyStore
 
@@ -85,7 +86,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         state.ready = True
         logs.SERVER.info("ready", extra={"fields": {"data_dir": str(settings.data_dir), "auth": settings.auth}})
         try:
-            yield
+            async with anyio.create_task_group() as background:
+                background.start_soon(keep_house, opened, settings.housekeeping_s)
+                try:
+                    yield
+                finally:
+                    background.cancel_scope.cancel()
         finally:
             state.ready = False
             if services is None:
@@ -195,6 +201,17 @@ async def metrics(request: Request) -> Response:
 
 DRAIN_FACTOR = 4  # a refused body is read on to 4x the limit ...
 DRAIN_SECONDS = 5.0  # ... or for 5 s, then the connection is closed
+
+
+async def keep_house(services: Services, every_s: float) -> None:
+    """Every `every_s` (and once at start): erase faces past their collection's retention period (each
+    erasure audited, as the server's own call) and sign an audit head. Failures are logged, never fatal."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(housekeeping.housekeeping, services)
+        except Exception as error:  # a full disk, a locked database: the next round retries
+            logs.SERVER.warning("housekeeping failed", extra={"fields": {"reason": type(error).__name__}})
+        await anyio.sleep(every_s)
 
 
 class BodyLimit:

@@ -77,7 +77,12 @@ def _describe_rest(op: dict[str, Any], schemas: dict[str, Any], statuses: dict[s
     model = operation(op["operationId"])
     if model is None:  # faceindex's own operation
         own = OWN_OPERATIONS[op["operationId"]]
-        op["responses"]["200"] = {"description": own["description"], "content": {"application/json": own["content"]}}
+        schemas.update(own["schemas"])
+        schema = {"$ref": f"#/components/schemas/{op['operationId']}Response"}
+        op["responses"]["200"] = {
+            "description": own["description"],
+            "content": {"application/json": {"schema": schema}},
+        }
         errors = own["errors"]
     else:
         assert model.output_shape is not None, op["operationId"]
@@ -105,15 +110,16 @@ _ERASED_FACE = {
 OWN_OPERATIONS: dict[str, dict[str, Any]] = {
     "EraseFaces": {
         "description": "The faces erased (the call's audit entry is the receipt)",
-        "content": {
-            "schema": {
+        "schemas": {
+            "ErasedFace": _ERASED_FACE,
+            "EraseFacesResponse": {
                 "type": "object",
                 "properties": {
-                    "ErasedFaces": {"type": "array", "items": _ERASED_FACE},
+                    "ErasedFaces": {"type": "array", "items": {"$ref": "#/components/schemas/ErasedFace"}},
                     "ErasedFaceCount": {"type": "integer"},
                 },
                 "required": ["ErasedFaces", "ErasedFaceCount"],
-            }
+            },
         },
         "errors": ["InvalidParameterException", "ResourceNotFoundException", "AccessDeniedException"],
     }
