@@ -20,6 +20,8 @@ def main() -> None:
         identification_tables(json.loads((ROOT / "bench/results/identification.json").read_text()))
     elif which == "server":
         server_table(json.loads((ROOT / "bench/results/server.json").read_text()))
+    elif which == "video":
+        video_table(json.loads((ROOT / "bench/results/video.json").read_text()))
     else:
         pipeline_tables(json.loads((ROOT / "bench/results/pipeline.json").read_text()))
 
@@ -61,6 +63,35 @@ def server_table(results: dict[str, Any]) -> None:
     print(
         f"\nMachine: {m['cpus']} CPUs, Python {m['python']}; {results['settings']['seconds']:.0f} s per cell, "
         f"server limits: {results['settings']['max_in_flight']} requests in flight, SigV4 on."
+    )
+
+
+def video_table(results: dict[str, Any]) -> None:
+    """bench/video.py: per clip, faceindex end to end (x real time), then the paired per-frame runs."""
+    print(
+        "| clip | sampled frames | faceindex end to end s (x real time) | runner | frames/s | ms/frame | faces | "
+        "speed vs face_recognition |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, clip in results["clips"].items():
+        video = clip["video"]
+        name = f"{label} ({video['width']}x{video['height']}, {video['duration_s']:.1f} s)"
+        e2e = f"{clip['seconds']} ({clip['times_real_time']}x)"
+        runs = clip["paired"]
+        peer = next(v for k, v in runs.items() if k.startswith("face_recognition"))
+        for runner, r in runs.items():
+            ratio = f"{peer['seconds'] / r['seconds']:.2f}x"
+            print(
+                f"| {name} | {clip['sampled_frames']} | {e2e} | {runner} | {r['frames_per_s']} | {r['ms_per_frame']} | "
+                f"{r['faces']} | {ratio} |"
+            )
+            name = e2e = ""
+    m = results["machine"]
+    print(
+        f"\nSampling {results['sampling_fps']:g} frames a second. Machine: {m['cpus']} CPUs, Python {m['python']}, "
+        f"onnxruntime {m['onnxruntime']}, OpenCV {m['opencv']}, face_recognition {m['face_recognition']} "
+        f"(dlib {m['dlib']}); faceindex {m['faceindex_commit']}; load average {m['load_average_at_start'][0]} "
+        f"at the start, {m['load_average_at_end'][0]} at the end (other work on the machine); {m['date']}."
     )
 
 
