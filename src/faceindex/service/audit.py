@@ -59,6 +59,10 @@ class AuditLog:
     def sign_head(self, now: float | None = None) -> chain.TreeHead | None:
         """A signed head over every entry so far, chained to the last one (None for an empty log). It
         reads only the entries after the last head: the head row keeps the tree's frontier."""
+        with self._store.transaction(eager=True):  # one signer at a time, even across processes: heads chain
+            return self._sign_head(now)
+
+    def _sign_head(self, now: float | None) -> chain.TreeHead | None:
         heads = self._store.audit_heads()
         tree, previous = MerkleTree(), None
         if heads:

@@ -37,10 +37,20 @@ class Invoked:
         return self.threshold_applied is not None and self.threshold_applied != self.threshold_asked
 
 
-def authorise(caller: Caller, name: str) -> None:
-    """The permission-class check alone, for adapters that answer AccessDenied before they parse the
-    request (Rekognition's order); `invoke` checks again with the collection."""
-    policy.authorise(caller.principal, caller.grants, name, OPERATIONS[name].permission, None)
+def refusal(caller: Caller, name: str) -> FaceIndexError | None:
+    """The permission-class check alone (no I/O), for adapters that answer AccessDenied before they parse
+    the request (Rekognition's order); `invoke` checks again with the collection."""
+    try:
+        policy.authorise(caller.principal, caller.grants, name, OPERATIONS[name].permission, None)
+    except FaceIndexError as error:
+        return error
+    return None
+
+
+def audit_refusal(services: Services, caller: Caller, name: str, error: FaceIndexError) -> None:
+    operation = OPERATIONS[name]
+    if operation.audited:
+        services.audit.append(_Call(caller, operation, None, time.time()).entry({}, None, outcome=error.code))
 
 
 def headers(invoked: Invoked) -> dict[str, str]:

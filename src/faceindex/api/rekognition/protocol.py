@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -40,7 +41,9 @@ async def endpoint(request: Request) -> Response:
         key = _authenticate(state, request, body)
         operation_model = _operation(request)
         caller = auth.caller(key, "rekognition", request)
-        door.authorise(caller, operation)  # before the body is parsed, as AWS orders its checks
+        if (refused := door.refusal(caller, operation)) is not None:  # before the body is parsed, as AWS does
+            await anyio.to_thread.run_sync(door.audit_refusal, state.services, caller, operation, refused)
+            raise refused
         try:
             params: Any = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError, RecursionError):  # nested past the interpreter's depth
