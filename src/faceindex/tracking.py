@@ -45,6 +45,8 @@ class TrackerSettings:
     merge_distance: float = 0.4  # mean-descriptor distance under which two tracks are one person
     rejoin_within_ms: float | None = None  # None: tracks rejoin across any gap
     appearance_weight: float = 0.5  # share of the descriptor distance in the association cost
+    confident_iou: float = 0.5  # wants_descriptors: a face this alone on one track's box needs none...
+    refresh_ms: float = 1000.0  # ...unless that track's last descriptor is older than this
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class _Track:
     velocity: npt.NDArray[np.float64]  # per ms
     last_ms: int
     recent: Descriptor | None  # the last descriptor: what the next step is compared with
+    described_ms: int = -(10**12)  # when `recent` was seen
     total: npt.NDArray[np.float64] | None = None
     described: int = 0
     frames: set[int] = field(default_factory=set)
@@ -130,6 +133,29 @@ class Tracker:
         ids = [-1 if a is None else a for a in assigned]  # -1: a duplicate box, or a doubtful face no track took
         self._frames.append((timestamp, ids))
         return ids
+
+    def wants_descriptors(self, timestamp: int, faces: Sequence[Observation]) -> bool:
+        """Whether this frame's faces need descriptors to be tracked well (call before `update`).
+
+        No, when each face overlaps exactly one live track's predicted box, by at least `confident_iou`,
+        no track is claimed twice, and each of those tracks has a descriptor from the last `refresh_ms`.
+        A caller that embeds faces only when asked saves the embedding on most frames of steady shots;
+        a new face, a cut or a crossing asks for them.
+        """
+        s = self.settings
+        live = [t for t in self._tracks if timestamp - t.last_ms <= s.max_gap_ms]
+        claimed: set[int] = set()
+        for face in faces:
+            box = _corners(face.box)
+            overlaps = [(t, _iou(box, t.box + t.velocity * (timestamp - t.last_ms))) for t in live]
+            near = [(t, o) for t, o in overlaps if o >= s.min_iou]
+            if len(near) != 1 or near[0][1] < s.confident_iou or near[0][0].number in claimed:
+                return True
+            track = near[0][0]
+            if timestamp - track.described_ms > s.refresh_ms:
+                return True
+            claimed.add(track.number)
+        return False
 
     def finish(self) -> Tracking:
         """Merge tracks of the same person and number the persons 0, 1, ... by first appearance."""
@@ -212,7 +238,7 @@ class Tracker:
             vector = observation.descriptor.astype(np.float64)
             track.total = vector if track.total is None else track.total + vector
             track.described += 1
-            track.recent = observation.descriptor
+            track.recent, track.described_ms = observation.descriptor, timestamp
         key = observation.confidence * math.sqrt(max(observation.box.Width * observation.box.Height, 0.0))
         if key > track.best_key:
             track.best, track.best_key = BestFace(timestamp, face, observation), key

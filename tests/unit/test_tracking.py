@@ -166,3 +166,39 @@ def test_frames_must_come_in_order() -> None:
 def test_no_faces_no_persons() -> None:
     result = track([(0, []), (200, [])])
     assert result.persons == () and [ids for _, ids in result.frames] == [(), ()]
+
+
+def test_descriptors_are_wanted_for_new_faces_crossings_and_now_and_then() -> None:
+    rng = np.random.default_rng(9)
+    a, b = person(13), person(14)
+    tracker = Tracker(TrackerSettings(refresh_ms=1000))
+    steady = [face(0.2, 0.2, None)]
+    assert tracker.wants_descriptors(0, steady)  # a face no track has seen
+    tracker.update(0, [face(0.2, 0.2, seen(a, rng))])
+    assert not tracker.wants_descriptors(200, steady)  # where its track expects it, described 200 ms ago
+    tracker.update(200, steady)
+    assert tracker.wants_descriptors(400, [face(0.2, 0.2, None), face(0.6, 0.6, None)])  # someone new
+    assert tracker.wants_descriptors(400, [face(0.26, 0.2, None)])  # moved off its track's box: a cut?
+    assert tracker.wants_descriptors(400, [face(0.2, 0.2, None), face(0.21, 0.2, None)])  # one track, two faces
+    assert not tracker.wants_descriptors(400, [])
+    for t in (400, 600, 800, 1000):
+        tracker.update(t, steady)
+    assert tracker.wants_descriptors(1200, steady)  # its last descriptor is 1.2 s old
+    tracker.update(1200, [face(0.2, 0.2, seen(a, rng)), face(0.6, 0.6, seen(b, rng))])
+    assert not tracker.wants_descriptors(1400, [face(0.2, 0.2, None), face(0.6, 0.6, None)])
+
+
+def test_tracking_with_descriptors_only_when_wanted_keeps_crossing_faces_apart() -> None:
+    rng = np.random.default_rng(10)
+    a, b = person(15), person(16)
+    tracker, asked = Tracker(), 0
+    for k in range(17):
+        boxes = [(0.1 + 0.05 * k, 0.4, a), (0.89 - 0.05 * k, 0.41, b)]
+        if tracker.wants_descriptors(k * STEP, [face(x, y, None) for x, y, _ in boxes]):
+            asked += 1
+            tracker.update(k * STEP, [face(x, y, seen(d, rng)) for x, y, d in boxes])
+        else:
+            tracker.update(k * STEP, [face(x, y, None) for x, y, _ in boxes])
+    result = tracker.finish()
+    assert len(result.persons) == 2 and all(ids == (0, 1) for _, ids in result.frames)
+    assert asked < 17  # not every frame
