@@ -2,8 +2,8 @@
 
 Decoding is OpenCV's bundled FFmpeg. Bytes are decoded **in memory**: `cv2.VideoCapture` accepts an
 `io.BufferedIOBase` (here an `io.BytesIO` over the caller's buffer, which CPython does not copy for
-`bytes`), so no temporary file is ever written. Paths are handed to FFmpeg as they are. Frames are yielded one at a
-time, so memory stays at one decoded frame plus FFmpeg's own buffers whatever the video's length.
+`bytes`), so no temporary file is ever written. Paths are handed to FFmpeg as they are. Frames are
+yielded one at a time: memory stays at a frame plus FFmpeg's buffers whatever the video's length.
 
 What OpenCV cannot tell (container, colour range, the track's duration, rotation) is read from the
 header: `imaging.mp4` for MP4/MOV, the RIFF header for AVI. Metadata follows what Rekognition
@@ -13,8 +13,9 @@ else the H.264 SPS's VUI), LIMITED when the stream does not say, FULL for Motion
 
 Rotation (phone videos): frames come out upright (OpenCV applies the display matrix,
 CAP_PROP_ORIENTATION_AUTO), and FrameWidth/FrameHeight are the upright frame's, the size the
-bounding-box ratios refer to; AWS's examples of portrait phone clips report FrameWidth 1080 and
-FrameHeight 1920 (or 540 x 960), i.e. the displayed size.
+bounding-box ratios refer to. AWS documents no rule; its published responses for portrait phone
+clips give FrameWidth 1080, FrameHeight 1920 (and 540 x 960): the displayed size, since phones store
+such clips landscape with a rotation.
 
 Sampling: `frames(video)` yields 5 frames a second by default (`fps=` or `every_ms=` to change
 it); timestamps are the source frames' own, in milliseconds. Frames between samples are skipped
