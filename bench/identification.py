@@ -22,14 +22,19 @@ before the two were kept apart is taken as `before`. `--as before` writes the ru
 Scores of the nearest face against the probe's other neighbours (issue 12.5's ideas), measured with the
 threshold chosen on the strangers at each size as above ("oracle": the best each can do): `ratio` d1 / d2
 (nearest over second nearest), `znorm` (d1 - mean) / std of the probe's next 50 nearest gallery faces (fewer
-in a small gallery). `threshold_at_fpir_*` shows whether one threshold would serve every size (the property a
-calibrated score needs); raw distance's moves with the size, which the calibration table takes care of.
+in a small gallery), `fmr_ratio` FMR(d1) / FMR(d2) by the calibration table. The last is a calibrated
+candidate: if a stranger's distances to the gallery were independent draws, FMR(d1) / FMR(d2) would be uniform
+on (0, 1) at every gallery size (the smallest of N uniforms over the second smallest), so `fmr_ratio@0.01` (a
+match when it is <= 0.01) would be FPIR 1% at any size without a table per size. `threshold_at_fpir_*` shows
+whether one threshold would serve every size (the property a calibrated score needs); raw distance's moves with
+the size, which the calibration table takes care of.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -44,7 +49,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from calibrate_search import DEFAULT_SET, descriptors  # noqa: E402
-from faceindex.analysis.calibration import calibration  # noqa: E402
+from faceindex.analysis.calibration import Calibration, calibration  # noqa: E402
 from faceindex.analysis.similarity import distance_for  # noqa: E402
 from faceindex.config import Settings  # noqa: E402
 from faceindex.pipeline import FaceEngine  # noqa: E402
@@ -54,15 +59,17 @@ TARGET_FPIR = (0.01, 0.003)
 COHORT = 50  # the probe's neighbours after the nearest that znorm scores it against
 
 
-def scores(distances: np.ndarray) -> dict[str, np.ndarray]:
+def scores(distances: np.ndarray, table: Calibration) -> dict[str, np.ndarray]:
     """Per probe (rows: its distances to every gallery face), each score of its nearest face; lower = closer."""
     ordered = np.sort(distances, axis=1)
     nearest_d, cohort = ordered[:, 0], ordered[:, 1 : 1 + COHORT]
     spread = np.maximum(cohort.std(axis=1), 1e-6)
+    log_fmr = np.vectorize(lambda d: math.log10(max(table.false_match_rate(float(d)), 1e-300)))
     return {
         "distance": nearest_d,
         "ratio": nearest_d / np.maximum(ordered[:, 1], 1e-9),
         "znorm": (nearest_d - cohort.mean(axis=1)) / spread,
+        "fmr_ratio": log_fmr(nearest_d) - log_fmr(ordered[:, 1]),  # log10 FMR(d1) / FMR(d2)
     }
 
 
@@ -95,9 +102,9 @@ def one_gallery(
     mated_index, mated_distance = nearest(gallery_array, np.concatenate(mated).astype(np.float64))
     _, stranger_distance = nearest(gallery_array, strangers.astype(np.float64))
     right = mated_index == np.asarray(mated_truth)
-    mated_scores = scores(all_distances(gallery_array, np.concatenate(mated).astype(np.float64)))
-    stranger_scores = scores(all_distances(gallery_array, strangers.astype(np.float64)))
     table = calibration()
+    mated_scores = scores(all_distances(gallery_array, np.concatenate(mated).astype(np.float64)), table)
+    stranger_scores = scores(all_distances(gallery_array, strangers.astype(np.float64)), table)
     out: dict[str, Any] = {}
     for threshold in THRESHOLDS:
         raw_limit = distance_for(threshold)
@@ -117,6 +124,12 @@ def one_gallery(
             limit = float(np.quantile(stranger_scores[name], target))
             out[f"{name}_fnir_at_fpir_{target:g}"] = float(1.0 - (right & (mated_scores[name] < limit)).mean())
             out[f"{name}_threshold_at_fpir_{target:g}"] = limit
+    for target in TARGET_FPIR:  # a fixed threshold: FMR(d1) / FMR(d2) is uniform for a stranger at any size
+        limit = math.log10(target)
+        out[f"fmr_ratio@{target:g}"] = {
+            "fpir": float((stranger_scores["fmr_ratio"] <= limit).mean()),
+            "fnir": float(1.0 - (right & (mated_scores["fmr_ratio"] <= limit)).mean()),
+        }
     return out
 
 

@@ -208,18 +208,21 @@ def identification_tables(results: dict[str, Any]) -> None:
             f"| {pct(b, 'rank1')} → {pct(a, 'rank1')} |"
         )
     print(
-        "\n| people in the gallery | FNIR at FPIR 1%: distance, ratio d1/d2, znorm (top 50) | threshold at FPIR 1%: "
-        "distance, ratio, znorm | FNIR at FPIR 0.3%: distance, ratio, znorm |"
+        "\n| people in the gallery | FNIR at FPIR 1%: distance, ratio d1/d2, znorm (top 50), FMR ratio | threshold at "
+        "FPIR 1%: distance, ratio, znorm, log10 FMR ratio | FNIR at FPIR 0.3%: the same four | FMR ratio <= 0.01 "
+        "(fixed): FPIR, FNIR | calibrated at 80: FPIR, FNIR |"
     )
-    print("|---|---|---|---|")
-    names = ("distance", "ratio", "znorm")
+    print("|---|---|---|---|---|---|")
+    names = ("distance", "ratio", "znorm", "fmr_ratio")
     for size, a in after.items():
         if "ratio_fnir_at_fpir_0.01" not in a:
             continue
         at1 = ", ".join(pct(a, f"{n}_fnir_at_fpir_0.01") for n in names)
         limits = ", ".join(f"{a[f'{n}_threshold_at_fpir_0.01']:.3f}" for n in names)
         at03 = ", ".join(pct(a, f"{n}_fnir_at_fpir_0.003") for n in names)
-        print(f"| {size} | {at1} | {limits} | {at03} |")
+        fixed = f"{pct(a, 'fmr_ratio@0.01', 'fpir')}, {pct(a, 'fmr_ratio@0.01', 'fnir')}"
+        calibrated = f"{pct(a, 'calibrated@80', 'fpir')}, {pct(a, 'calibrated@80', 'fnir')}"
+        print(f"| {size} | {at1} | {limits} | {at03} | {fixed} | {calibrated} |")
     run = results["after"]
     print(
         f"\n{run['stranger_probes']} non-mated searches (strangers, not in the calibration) and the gallery people's "
