@@ -114,3 +114,79 @@ def test_tokens_tags_and_keys(store: Store) -> None:
     assert store.revoke_access_key("FIAK1", 2.0) and not store.revoke_access_key("FIAK1", 3.0)
     revoked = store.access_key("FIAK1")
     assert revoked is not None and revoked.revoked_at == 2.0
+
+
+# --- issue 13: the safeguards' rows ------------------------------------------------------------
+
+
+def test_collection_policies(store: Store) -> None:
+    from faceindex.store.records import CollectionPolicy
+
+    assert store.collection_policy("people") == CollectionPolicy()
+    store.set_collection_policy("people", CollectionPolicy(99.0, True, 1095.0))
+    assert store.collection_policy("people") == CollectionPolicy(99.0, True, 1095.0)
+    assert store.collection_policies() == {"people": CollectionPolicy(99.0, True, 1095.0)}
+
+
+def test_audit_rows_chain_in_order_and_filter(store: Store) -> None:
+    from faceindex.store.records import AuditColumns, AuditRow
+
+    seen: list[tuple[int, bytes]] = []
+
+    def seal(seq: int, previous: bytes) -> AuditRow:
+        seen.append((seq, previous))
+        return AuditRow(seq, f'{{"n":{seq}}}', bytes([seq]) * 32, b"sig")
+
+    for number, operation in enumerate(["IndexFaces", "SearchFacesByImage", "IndexFaces"]):
+        store.append_audit(AuditColumns(100.0 + number, "FIAK1", operation, "people"), seal)
+    assert seen == [(1, bytes(32)), (2, bytes([1]) * 32), (3, bytes([2]) * 32)]
+    assert [r.seq for r in store.audit_rows(0, 10, operation="IndexFaces")] == [1, 3]
+    assert [r.seq for r in store.audit_rows(1, 10, since=101.0, until=102.0)] == [2]
+    assert store.audit_size() == 3
+    store.add_audit_head(2, '{"size": 2}', "[]")
+    store.add_audit_head(2, '{"size": 2, "again": 1}', "[]")  # a second head at one size is ignored
+    assert store.audit_heads() == [(2, '{"size": 2}', "[]")]
+
+
+def test_sealed_secrets_keep_the_first(store: Store) -> None:
+    assert store.sealed_secret("k") is None
+    assert store.keep_sealed_secret("k", b"one") == b"one"
+    assert store.keep_sealed_secret("k", b"two") == b"one"
+
+
+def test_erase_faces_by_external_id_user_or_ids_and_unused_faces(store: Store) -> None:
+    people = store.create_collection("people", "arn:p", "dlib-v1")
+    others = store.create_collection("others", "arn:o", "dlib-v1")
+    mine = store.add_faces(people, _faces(2), "ann.jpg", "sha-a", "dlib-v1")
+    theirs = store.add_faces(others, _faces(1, seed=1), "ann.jpg", "sha-b", "dlib-v1")
+    kept = store.add_faces(people, _faces(1, seed=2), "bob.jpg", "sha-c", "dlib-v1")
+    store.create_user(people, "ann")
+    store.set_user(people, [mine[0].face_id], "ann")
+    erased = store.erase_faces(None, external_image_id="ann.jpg")
+    assert sorted((e.collection, e.face.face_id) for e in erased) == sorted(
+        [("people", mine[0].face_id), ("people", mine[1].face_id), ("others", theirs[0].face_id)]
+    )
+    assert [f.face_id for f in store.list_faces(people, 0, 10)] == [kept[0].face_id]
+    _, changes = store.changes_since(people, 0)
+    assert changes[-2:] == [(mine[0].row_id, None), (mine[1].row_id, None)]  # indexes follow
+
+    store.create_user(people, "bob")
+    store.set_user(people, [kept[0].face_id], "bob")
+    assert [e.face.face_id for e in store.erase_faces(people, user_id="bob")] == [kept[0].face_id]
+    assert not store.user_exists(people, "bob")
+
+    again = store.add_faces(people, _faces(2, seed=3), "cy.jpg", "sha-d", "dlib-v1")
+    store.touch_faces(people, [again[0].face_id], 10.0)
+    store.touch_faces(people, [again[1].face_id], 10_000_000_000.0)
+    assert store.unused_faces(people, 1000.0, 10) == [again[0].face_id]
+    assert [e.face.face_id for e in store.erase_faces(people, face_ids=[again[0].face_id])] == [again[0].face_id]
+    with pytest.raises(ValueError):
+        store.erase_faces(people)
+    assert store.compact() is True
+
+
+def test_a_transaction_joins_writes(store: Store) -> None:
+    with store.transaction():
+        people = store.create_collection("people", "arn:p", "dlib-v1")
+        store.create_user(people, "ann")
+    assert store.user_exists(people, "ann")

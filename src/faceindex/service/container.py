@@ -3,9 +3,11 @@ server) create one `Services` and pass it to the service functions."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from faceindex.config import Settings
+from faceindex.errors import FaceIndexError
 from faceindex.models.pack import PACK_NAME
 from faceindex.pipeline import FaceAnalyzer, FaceEngine
 from faceindex.service.audit import AuditLog
@@ -13,6 +15,8 @@ from faceindex.service.sealing import Sealer
 from faceindex.store.base import Store
 from faceindex.store.indexes import CollectionIndexes
 from faceindex.store.registry import open_store
+
+LOG = logging.getLogger("faceindex.service")
 
 
 @dataclass
@@ -37,7 +41,10 @@ class Services:
 
     def close(self) -> None:
         self.indexes.save()
-        self.audit.sign_head()  # the log's state at shutdown, signed
+        try:
+            self.audit.sign_head()  # the log's state at shutdown, signed
+        except FaceIndexError as error:  # a full disk: the entries are written, their next head comes later
+            LOG.warning(f"audit head not signed at shutdown ({error.code})")
         self.store.close()
 
 
