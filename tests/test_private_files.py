@@ -121,6 +121,7 @@ def test_the_first_key_secret_goes_to_a_private_file_when_output_is_not_a_termin
     output = log_path.read_text()
     assert key["SecretAccessKey"] not in output
     assert key["AccessKeyId"] in output and str(key_file) in output  # the banner says where the secret is
+    assert "allowed everything (compare, detect, identify, manage)" in output  # and what the key may do
 
 
 def test_the_first_key_secret_is_shown_on_a_terminal_and_kept_nowhere(tmp_path: Path, cache: Path) -> None:

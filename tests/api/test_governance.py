@@ -147,3 +147,58 @@ def _b64(path: Path) -> str:
     import base64
 
     return base64.b64encode(path.read_bytes()).decode()
+
+
+def test_the_server_erases_faces_past_retention_and_rest_erases_on_request(
+    tmp_path: Path, cache: Path, testdata: Path
+) -> None:
+    import sqlite3
+    import time
+
+    from tests.api.live import start_server
+
+    server = start_server(tmp_path / "data", cache, {"FACEINDEX_HOUSEKEEPING_S": "1"})
+    try:
+        key = server.new_key()
+        client = server.client(key)
+        client.create_collection(CollectionId="kept-briefly")
+        ids = {}
+        for person in ("obama", "biden", "kit_harington"):
+            image = {
+                "Bytes": (
+                    testdata / f"faces/{person}/3.jpg"
+                    if person == "kit_harington"
+                    else testdata / f"faces/{person}/1.jpg"
+                ).read_bytes()
+            }
+            added = client.index_faces(CollectionId="kept-briefly", Image=image, ExternalImageId=person)
+            ids[person] = added["FaceRecords"][0]["Face"]["FaceId"]
+        assert server.cli("collection", "policy", "kept-briefly", "--retention-days", "30").returncode == 0
+        with sqlite3.connect(server.data_dir / "faceindex.db") as db:  # obama's face: last used 40 days ago
+            db.execute("UPDATE faces SET used_at = ? WHERE face_id = ?", (time.time() - 40 * 86400, ids["obama"]))
+        deadline = time.monotonic() + 60
+        while ids["obama"] in _face_ids(client) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _face_ids(client) == {ids["biden"], ids["kit_harington"]}
+        [entry] = audit(server, "--operation", "RunRetention")
+        assert entry["principal"].startswith("server:") and entry["face_ids"] == [ids["obama"]]
+
+        with httpx.Client(base_url=server.url, auth=key, timeout=120) as rest:
+            erased = rest.post("/v1/erasure", json={"external_image_id": "biden"})
+            assert erased.status_code == 200, erased.text
+            assert erased.json()["ErasedFaces"] == [
+                {"CollectionId": "kept-briefly", "FaceId": ids["biden"], "ExternalImageId": "biden"}
+            ]
+            both = rest.post("/v1/erasure", json={"external_image_id": "x", "user_id": "y"})
+            assert both.status_code == 400 and both.json()["code"] == "InvalidParameterException"
+        assert _face_ids(client) == {ids["kit_harington"]}
+        receipt, refused = audit(server, "--operation", "EraseFaces", "--since", "2026-01-01T00:00:00")
+        assert receipt["face_ids"] == [ids["biden"]] and receipt["channel"] == "rest"
+        assert refused["outcome"] == "InvalidParameterException"  # a refused erasure is on record too
+        assert audit(server, "--operation", "EraseFaces", "--until", "2026-01-01") == []
+    finally:
+        server.stop()
+
+
+def _face_ids(client: Any) -> set[str]:
+    return {face["FaceId"] for face in client.list_faces(CollectionId="kept-briefly")["Faces"]}

@@ -21,7 +21,7 @@ from faceindex.errors import InvalidParameter, ResourceNotFound
 from faceindex.service import validation
 from faceindex.service.collections import open_collection
 from faceindex.service.container import Services
-from faceindex.store.records import ErasedFace
+from faceindex.store.records import CollectionRecord, ErasedFace
 
 RETENTION_BATCH = 1000  # faces erased per transaction by a retention run
 DAY_S = 86400.0
@@ -44,19 +44,28 @@ def erase(services: Services, params: dict[str, Any]) -> dict[str, Any]:
 
 def run_retention(services: Services, params: dict[str, Any]) -> dict[str, Any]:
     """Erase, in every collection with a retention period, the faces unused for longer than it."""
-    now = float(params.get("Now") or time.time())
     erased: list[ErasedFace] = []
+    for collection, before in _retained(services, float(params.get("Now") or time.time())):
+        while face_ids := services.store.unused_faces(collection, before, RETENTION_BATCH):
+            erased += services.store.erase_faces(collection, face_ids=face_ids)
+    return _receipt(erased)
+
+
+def anything_past_retention(services: Services, now: float) -> bool:
+    return any(services.store.unused_faces(collection, before, 1) for collection, before in _retained(services, now))
+
+
+def _retained(services: Services, now: float) -> list[tuple[CollectionRecord, float]]:
+    """(collection, the last-use time before which its faces go) for collections with a retention period."""
+    found = []
     for name, policy in sorted(services.store.collection_policies().items()):
         if policy.retention_days is None:
             continue
         try:
-            collection = services.store.collection(name)
+            found.append((services.store.collection(name), now - policy.retention_days * DAY_S))
         except ResourceNotFound:  # a policy for a collection not (or no longer) there
             continue
-        before = now - policy.retention_days * DAY_S
-        while face_ids := services.store.unused_faces(collection, before, RETENTION_BATCH):
-            erased += services.store.erase_faces(collection, face_ids=face_ids)
-    return _receipt(erased)
+    return found
 
 
 def scrub(services: Services, collections: set[str] | None = None) -> bool:
