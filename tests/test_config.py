@@ -170,6 +170,7 @@ def _other(key: str, value: str) -> str:
         return "false" if value == "true" else "true"
     if value.startswith('"'):
         choices = {"blazeface": "hog", "mesh": "68", "auto": "exact", "sigv4": "none", "none": "key", "": "x"}
+        choices["facemesh"] = "dlib5"
         text = value.strip('"')
         return '"a=/a"' if key == "buckets" else f'"{"/x" if text.startswith("~") else choices.get(text, text + "x")}"'
     if key == "max_db_bytes":
