@@ -202,3 +202,18 @@ def test_the_server_erases_faces_past_retention_and_rest_erases_on_request(
 
 def _face_ids(client: Any) -> set[str]:
     return {face["FaceId"] for face in client.list_faces(CollectionId="kept-briefly")["Faces"]}
+
+
+def test_rest_retries_with_an_idempotency_key_answer_as_the_first_call(server: LiveServer, admin_key: Any) -> None:
+    with httpx.Client(base_url=server.url, auth=admin_key, timeout=120) as rest:
+        assert rest.post("/v1/collections", json={"collection_id": "retried"}).status_code == 200
+        once = {"Idempotency-Key": "retry-1"}
+        first = rest.post("/v1/collections/retried/users", json={"user_id": "ann"}, headers=once)
+        again = rest.post("/v1/collections/retried/users", json={"user_id": "ann"}, headers=once)
+        assert first.status_code == again.status_code == 200 and first.json() == again.json()
+        fresh = rest.post("/v1/collections/retried/users", json={"user_id": "ann"})  # no key: a real conflict
+        assert fresh.status_code == 409 and fresh.json()["code"] == "ConflictException"
+        other = rest.post("/v1/collections/retried/users", json={"user_id": "bob"}, headers=once)
+        assert other.status_code == 409 and other.json()["code"] == "IdempotentParameterMismatchException"
+        bad = rest.post("/v1/collections/retried/users", json={"user_id": "cy"}, headers={"Idempotency-Key": "a b"})
+        assert bad.status_code == 400 and bad.json()["code"] == "InvalidParameterException"

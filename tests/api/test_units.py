@@ -15,9 +15,10 @@ from botocore.credentials import Credentials
 from faceindex.api.rekognition.sigv4 import AuthError, SignedRequest, verify
 from faceindex.config import Settings
 from faceindex.service.keys import AccessKey
+from faceindex.service.policy import Grants
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = AccessKey("FIAKTESTTESTTESTTEST", "s3cr3t/with+chars=" * 2, "test", ("*",))
+KEY = AccessKey("FIAKTESTTESTTESTTEST", "s3cr3t/with+chars=" * 2, "test", ("*",), Grants.everything())
 
 
 def _signed(method: str, url: str, body: bytes, headers: dict[str, str]) -> SignedRequest:

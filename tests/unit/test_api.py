@@ -67,3 +67,14 @@ def test_the_rest_api(client: TestClient, photos: dict[str, bytes]) -> None:
     assert missing.json()["code"] == "ResourceNotFoundException"
     broken = client.post("/v1/detect", files={"image": ("a.png", b"not an image", "image/png")})
     assert broken.status_code == 400 and broken.json()["code"] == "InvalidImageFormatException"
+
+
+def test_every_error_class_has_a_rest_status_and_only_a_fault_is_500() -> None:
+    from faceindex import errors
+    from faceindex.api.rest import status_of
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.FaceIndexError)]
+    assert len(classes) > 10
+    for error_class in classes:
+        status = status_of(error_class.code)
+        assert (status == 500) == (error_class.code == "InternalServerError"), error_class

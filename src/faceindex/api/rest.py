@@ -2,7 +2,8 @@
 `application/problem+json` errors, OpenAPI at /docs. Responses have Rekognition's member names.
 
 Authentication: HTTP Basic with an access key (the key id as user name, the secret as password),
-checked against the same keys and operation permissions as the Rekognition endpoint.
+checked against the same keys and operation permissions as the Rekognition endpoint. An
+`Idempotency-Key` header is Rekognition's ClientRequestToken: a retried user change answers as it first did.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ STATUS = {
     "ResourceNotFoundException": 404,
     "ResourceAlreadyExistsException": 409,
     "ConflictException": 409,
+    "IdempotentParameterMismatchException": 409,
     "ServiceQuotaExceededException": 409,
     "AccessDeniedException": 403,
     "ThrottlingException": 429,
@@ -44,7 +46,14 @@ STATUS = {
     "Unauthorized": 401,
 }
 
+
+def status_of(code: str) -> int:
+    """The HTTP status of an error code: a client's mistake is never a 500 (a new error class defaults to 400)."""
+    return STATUS.get(code, 500 if code == "InternalServerError" else 400)
+
+
 router = APIRouter(prefix="/v1")
+IDEMPOTENCY_HEADER = "idempotency-key"  # for CreateUser, DeleteUser, Associate-/DisassociateFaces
 ImageFile = Annotated[UploadFile, File(description="a JPEG, PNG, WebP, BMP or GIF image")]
 QualityFilter = Literal["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
 
@@ -89,6 +98,8 @@ async def _call(request: Request, params: dict[str, Any]) -> Response:
         request.state.access_key = key.access_key_id
     caller = auth.caller(key, "rest", request)
     members = {name: value for name, value in params.items() if value is not None}
+    if token := request.headers.get(IDEMPOTENCY_HEADER):  # the IETF draft's header; the door keeps the answer
+        members.setdefault("ClientRequestToken", token)
     invoked: door.Invoked = await state.run(door.invoke, caller, operation, members)
     request.state.outcome = "ok"
     jsonable = to_jsonable(invoked.result)
@@ -487,7 +498,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FaceIndexError)
     async def service_error(request: Request, error: FaceIndexError) -> Response:
-        return problem(request, STATUS.get(error.code, 500), error.code, error.message)
+        return problem(request, status_of(error.code), error.code, error.message)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, error: Unauthorized) -> Response:

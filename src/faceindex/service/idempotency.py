@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from faceindex.errors import IdempotentParameterMismatch
+from faceindex.errors import IdempotentParameterMismatch, InvalidParameter
 from faceindex.service.container import Services
 from faceindex.store.records import RecordedRequest
 
 TOKEN_LIFETIME_S = 24 * 3600  # how long a token is remembered; SDK retries come within minutes
 TOKEN_MEMBER = "ClientRequestToken"
+TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # Rekognition's pattern and length
 
 
 def once(
@@ -38,6 +40,8 @@ def once(
     token = params.get(TOKEN_MEMBER)
     if not token:
         return run()
+    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
+        raise InvalidParameter(f"{TOKEN_MEMBER} must be 1 to 64 of a-z, A-Z, 0-9, '-' and '_'")
     others = {name: value for name, value in params.items() if name != TOKEN_MEMBER}
     digest = hashlib.sha256(json.dumps(others, sort_keys=True, default=str).encode()).hexdigest()
     now = clock()
