@@ -148,3 +148,28 @@ def test_a_change_and_its_audit_entry_commit_together(tmp_path: Path, monkeypatc
         assert refused["operation"] == "CreateCollection" and refused["outcome"] == "ServiceUnavailableException"
     finally:
         services.close()
+
+
+def test_the_cli_retries_with_a_token_erases_and_runs_retention(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert cli(data, "collection", "create", "p").returncode == 0
+    for _ in range(2):  # a script's retry answers as the first run did
+        assert cli(data, "users", "create", "ann", "--collection", "p", "--client-request-token", "t1").returncode == 0
+    again = cli(data, "users", "create", "ann", "--collection", "p")
+    assert again.returncode == 2 and "ConflictException" in again.stderr
+    policy = cli(data, "collection", "policy", "p", "--retention-days", "30", "--json")
+    assert json.loads(policy.stdout) == {
+        "CollectionId": "p",
+        "MinSimilarity": None,
+        "RequirePurpose": False,
+        "RetentionDays": 30.0,
+    }
+    ran = cli(data, "retention", "run")
+    assert ran.returncode == 0 and "erased 0 faces" in ran.stdout
+    erased = cli(data, "erase", "--user-id", "ann", "--json")
+    assert erased.returncode == 0 and json.loads(erased.stdout) == {"ErasedFaces": [], "ErasedFaceCount": 0}
+    assert cli(data, "users", "list", "--collection", "p").stdout.strip() == ""  # the user went with the erasure
+    shown = cli(data, "audit", "show").stdout
+    for operation in ("CreateUser", "PutCollectionPolicy", "RunRetention", "EraseFaces"):
+        assert operation in shown
+    assert cli(data, "audit", "verify").returncode == 0

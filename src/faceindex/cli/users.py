@@ -20,6 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         parser = actions.add_parser(name, help=what)
         parser.add_argument("user_id", help="the user id")
         _collection(parser)
+        _token(parser)
     listing = actions.add_parser("list", help="every user of the collection")
     _collection(listing)
     listing.add_argument("--json", action="store_true", help='print {"Users": [...]} as JSON, every page')
@@ -28,6 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         parser.add_argument("user_id", help="the user id")
         parser.add_argument("face_ids", nargs="+", metavar="FACE_ID", help="faces of the collection")
         _collection(parser)
+        _token(parser)
         parser.add_argument("--json", action="store_true", help=JSON_HELP)
     find = actions.add_parser("search", help="users like the face of an image, of a stored face or of a user")
     find.add_argument("image", nargs="?", type=Path, help="image whose largest face is searched")
@@ -42,12 +44,18 @@ def _collection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", required=True, help="the collection")
 
 
+def _token(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client-request-token", help="a script's retry with the same token answers as the first run did"
+    )
+
+
 def run(services: Services, args: argparse.Namespace) -> int:
     if args.action == "create":
-        door.call(services, "CreateUser", {"CollectionId": args.collection, "UserId": args.user_id})
+        door.call(services, "CreateUser", {**_user(args), "ClientRequestToken": args.client_request_token})
         print(f"created user {args.user_id} in collection {args.collection}")
     elif args.action == "delete":
-        door.call(services, "DeleteUser", {"CollectionId": args.collection, "UserId": args.user_id})
+        door.call(services, "DeleteUser", {**_user(args), "ClientRequestToken": args.client_request_token})
         print(f"deleted user {args.user_id}; its faces stay in collection {args.collection}, with no user")
     elif args.action == "list":
         _list(services, args)
@@ -77,7 +85,7 @@ def _list(services: Services, args: argparse.Namespace) -> None:
 
 
 def _associate(services: Services, args: argparse.Namespace) -> int:
-    members = {"CollectionId": args.collection, "UserId": args.user_id, "FaceIds": args.face_ids}
+    members = {**_user(args), "FaceIds": args.face_ids, "ClientRequestToken": args.client_request_token}
     if args.action == "associate":
         associated: users.AssociateFacesResult = door.call(services, "AssociateFaces", members)
         result: object = associated
@@ -136,3 +144,7 @@ def _search(services: Services, args: argparse.Namespace) -> int:
             else f"no user at similarity >= {args.threshold:g}"
         )
     return exits.OK if result.UserMatches else exits.NOTHING_FOUND
+
+
+def _user(args: argparse.Namespace) -> dict[str, str]:
+    return {"CollectionId": args.collection, "UserId": args.user_id}
