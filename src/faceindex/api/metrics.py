@@ -10,13 +10,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from faceindex.store.base import Store
+from faceindex.store.base import CollectionRows
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class _StoredFaces(Collector):
-    def __init__(self, store: Store, name_collections: bool) -> None:
+    def __init__(self, store: CollectionRows, name_collections: bool) -> None:
         self._store = store
         self._name_collections = name_collections
 
@@ -34,7 +34,7 @@ class _StoredFaces(Collector):
 
 
 class Metrics:
-    def __init__(self, store: Store, name_collections: bool = False) -> None:
+    def __init__(self, store: CollectionRows, name_collections: bool = False) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "faceindex_requests", "Requests answered", ["api", "operation", "outcome"], registry=self.registry

@@ -14,7 +14,7 @@ from pathlib import Path
 from faceindex.errors import InvalidParameter, ResourceNotFound
 from faceindex.service.policy import ALL_OPERATIONS, CLASSES, Grants
 from faceindex.service.sealing import Sealer
-from faceindex.store.base import Store
+from faceindex.store.base import CredentialRows
 from faceindex.store.records import AccessKeyRecord
 
 __all__ = ["ALL_OPERATIONS", "AccessKey", "KeyStore"]
@@ -31,7 +31,7 @@ class AccessKey:
 
 
 class KeyStore:
-    def __init__(self, store: Store, data_dir: Path, master_key_b64: str | None = None) -> None:
+    def __init__(self, store: CredentialRows, data_dir: Path, master_key_b64: str | None = None) -> None:
         self._store = store
         self._sealer = Sealer(data_dir, master_key_b64)
 
