@@ -57,3 +57,15 @@ def test_the_engine_names_no_model_and_the_registry_knows_every_choice() -> None
         assert f'"{name}"' not in pipeline and f"'{name}'" not in pipeline, name
     assert set(CHOICES["detector"]) == set(registry.DETECTORS)
     assert set(CHOICES["landmarks"]) == set(registry.LANDMARKERS)
+
+
+def test_the_server_reaches_use_cases_only_through_the_service_door() -> None:
+    """Issue 13: Rekognition's protocol and the REST API hand every call to `service.invoke` (which
+    authorises, applies policy, runs and audits); none calls a use-case module or writes an audit entry."""
+    use_cases = ("search", "users", "collections", "indexing", "faces", "erasure", "admin", "idempotency")
+    for path in (SRC / "api").rglob("*.py"):
+        names = _imports(path)
+        text = path.read_text()
+        assert not [n for n in names if n in {f"faceindex.service.{u}" for u in use_cases}], path
+        assert not re.search(r"from faceindex\.service import .*\b(" + "|".join(use_cases) + r")\b", text), path
+        assert ".audit.append(" not in text, path
