@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
+import random
+import stat
 import struct
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -300,3 +306,50 @@ def test_one_person_talking_is_one_index_across_shots(engine: FaceEngine, testda
 
 def embed_faces_of(engine: FaceEngine, folder: Path) -> list[tuple[str, np.ndarray]]:
     return [(p.name, embed_faces(engine, p)[0][1]) for p in sorted(folder.iterdir()) if p.is_file()]
+
+
+def test_bytes_are_staged_privately_and_their_name_removed_at_once(
+    testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    modes: dict[str, int] = {}
+    real = video_module._capture
+
+    def spy(path: str) -> cv2.VideoCapture:
+        modes["file"] = stat.S_IMODE(os.stat(path).st_mode)
+        modes["folder"] = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+        return real(path)
+
+    monkeypatch.setattr(video_module, "_capture", spy)
+    with open_video((testdata / "video/short_hamilton_clip.mp4").read_bytes()) as video:
+        assert list(tmp_path.iterdir()) == []  # gone while the video is still open
+        stamps = [t for t, _ in video.frames(every_ms=3000)]  # seeking works on the unlinked file
+    assert modes == {"file": 0o600, "folder": 0o700}
+    assert stamps == [0, 3003, 6006, 9009]
+
+
+def _damaged_copies(data: bytes, seed: int, count: int, most: int) -> list[bytes]:
+    rng, copies = random.Random(seed), []
+    for _ in range(count):
+        copy = bytearray(data)
+        for _ in range(rng.randint(1, most)):
+            copy[rng.randrange(len(copy))] = rng.randrange(256)
+        copies.append(bytes(copy))
+    return copies
+
+
+def test_damaged_videos_that_crashed_in_memory_decoding_fail_cleanly(testdata: Path, tmp_path: Path) -> None:
+    """Copies of the clip with random bytes changed on which cv2.VideoCapture(io.BytesIO(...)) segfaulted;
+    each is opened from bytes in a child process (a crash must not take pytest down)."""
+    data = (testdata / "video/short_hamilton_clip.mp4").read_bytes()
+    cases = [_damaged_copies(data, 7, 300, 40)[i] for i in (28, 192, 247)]
+    script = (
+        "import sys; from faceindex.errors import FaceIndexError; from faceindex.imaging.video import open_video\n"
+        "try:\n    v = open_video(open(sys.argv[1], 'rb').read()); [0 for _ in v.frames(fps=1)]; v.close()\n"
+        "except FaceIndexError:\n    pass\n"
+    )
+    for k, case in enumerate(cases):
+        path = tmp_path / f"damaged-{k}.mp4"
+        path.write_bytes(case)
+        done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, timeout=120)
+        assert done.returncode == 0, (k, done.returncode, done.stderr[-500:])
