@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceindex import __version__
-from faceindex.api import estimates, landing, logs, openapi, rest
+from faceindex.api import auth, estimates, landing, logs, openapi, rest
 from faceindex.api.limits import ConcurrencyLimit
 from faceindex.api.metrics import Metrics
 from faceindex.api.refusals import send_refusal
@@ -194,7 +194,7 @@ async def metrics(request: Request) -> Response:
     """Prometheus metrics; with `metrics_auth=key`, for any active access key (HTTP Basic)."""
     state: ServerState = request.app.state.server
     if state.services.settings.metrics_auth == "key":
-        rest._authenticate(state, request)  # the REST API's Basic check: rest.Unauthorized is a 401
+        auth.basic(state, request)  # the REST API's Basic check: auth.Unauthorized is a 401
     data = await anyio.to_thread.run_sync(generate_latest, state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)
 

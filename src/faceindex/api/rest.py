@@ -8,9 +8,6 @@ checked against the same keys and operation permissions as the Rekognition endpo
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, File, Form, Query, UploadFile
@@ -58,10 +55,6 @@ ImageFile = Annotated[UploadFile, File(description="a JPEG, PNG, WebP, BMP or GI
 QualityFilter = Literal["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]
 
 
-class Unauthorized(Exception):
-    pass
-
-
 class Authentication:
     """Checks a REST caller's credentials from the headers alone, before any body is read or parsed:
     an anonymous upload is answered 401 without being read (and the connection closed)."""
@@ -76,8 +69,8 @@ class Authentication:
         request = Request(scope)
         request_state = scope.setdefault("state", {})
         try:
-            request_state["rest_key"] = _authenticate(request.app.state.server, request)
-        except Unauthorized as error:
+            request_state["rest_key"] = auth.basic(request.app.state.server, request)
+        except auth.Unauthorized as error:
             request_state.update(api="rest", outcome="Unauthorized")
             response = unauthorized_response(str(error))
             response.headers["connection"] = "close"  # the body is not read
@@ -110,24 +103,6 @@ async def _call(request: Request, params: dict[str, Any]) -> Response:
         else estimates.merged(rekognition_model.conform(jsonable, model.output_shape), jsonable)
     )
     return JSONResponse(shaped, headers=estimates.headers(jsonable) | door.headers(invoked))
-
-
-def _authenticate(state: ServerState, request: Request) -> AccessKey | None:
-    if state.services.settings.auth == "none":
-        return None
-    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        raise Unauthorized(
-            "Send an access key with HTTP Basic authentication: the key id as user, the secret as password."
-        )
-    try:
-        key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, ValueError):
-        raise Unauthorized("Malformed Basic credentials.") from None
-    key = state.keys.get(key_id)
-    if key is None or not hmac.compare_digest(key.secret_access_key.encode(), secret.encode()):
-        raise Unauthorized("Unknown access key or wrong secret.")
-    return key
 
 
 # --- faces ------------------------------------------------------------------------------------
@@ -500,8 +475,8 @@ def install(app: FastAPI) -> None:
     async def service_error(request: Request, error: FaceIndexError) -> Response:
         return problem(request, status_of(error.code), error.code, error.message)
 
-    @app.exception_handler(Unauthorized)
-    async def unauthorized(request: Request, error: Unauthorized) -> Response:
+    @app.exception_handler(auth.Unauthorized)
+    async def unauthorized(request: Request, error: auth.Unauthorized) -> Response:
         request.state.outcome = "Unauthorized"
         return unauthorized_response(str(error))
 

@@ -20,7 +20,6 @@ from faceindex.api.state import ServerState
 from faceindex.errors import FaceIndexError
 from faceindex.jsonable import to_jsonable
 from faceindex.service import invoke as door
-from faceindex.service.keys import AccessKey
 from faceindex.service.operations import REKOGNITION
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -38,7 +37,7 @@ async def endpoint(request: Request) -> Response:
     operation, outcome, key = _operation_name(request), "ok", None
     try:
         body = await request.body()  # within the size limit: app.BodyLimit refused larger ones
-        key = _authenticate(state, request, body)
+        key = auth.sigv4_key(state, request, body)
         operation_model = _operation(request)
         caller = auth.caller(key, "rekognition", request)
         if (refused := door.refusal(caller, operation)) is not None:  # before the body is parsed, as AWS does
@@ -96,21 +95,6 @@ def _operation(request: Request) -> Any:
             "see docs/rekognition-compatibility.md for the operations it serves.",
         )
     return operation_model
-
-
-def _authenticate(state: ServerState, request: Request, body: bytes) -> AccessKey | None:
-    if state.services.settings.auth == "none":
-        return None
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    signed = sigv4.SignedRequest(
-        method=request.method,
-        raw_path=raw_path.decode("latin-1"),
-        query=request.scope.get("query_string", b"").decode("latin-1"),
-        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
-        body=body,
-    )
-    settings = state.services.settings
-    return sigv4.verify(signed, state.keys.get, model.SERVICE, settings.accepted_regions())
 
 
 def error_response(code: str, message: str, status: int) -> Response:
