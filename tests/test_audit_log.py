@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from faceindex.cli import exits
 from faceindex.config import Settings
 from faceindex.models.fake import FakeEngine
 from faceindex.service.container import open_services
@@ -64,14 +65,14 @@ def test_an_altered_entry_is_named(log: Path) -> None:
         body["collection"] = "someone-else"
         connection.execute("UPDATE audit SET body = ? WHERE seq = 5", (json.dumps(body),))
     code, said = verify(log)
-    assert code == 1 and "first bad entry: 5" in said and "altered" in said, said
+    assert code == exits.TAMPERED and "first bad entry: 5" in said and "altered" in said, said
 
 
 def test_a_removed_entry_is_named(log: Path) -> None:
     with db(log) as connection:
         connection.execute("DELETE FROM audit WHERE seq = 3")
     code, said = verify(log)
-    assert code == 1 and "first bad entry: 3" in said and "missing" in said, said
+    assert code == exits.TAMPERED and "first bad entry: 3" in said and "missing" in said, said
 
 
 def test_reordered_entries_are_named(log: Path) -> None:
@@ -83,14 +84,14 @@ def test_reordered_entries_are_named(log: Path) -> None:
         for seq, other in ((6, 7), (7, 6)):
             connection.execute("UPDATE audit SET body = ?, chain = ?, signature = ? WHERE seq = ?", (*rows[other], seq))
     code, said = verify(log)
-    assert code == 1 and "first bad entry: 6" in said and "out of order" in said, said
+    assert code == exits.TAMPERED and "first bad entry: 6" in said and "out of order" in said, said
 
 
 def test_truncation_after_a_signed_head_is_caught(log: Path) -> None:
     with db(log) as connection:
         connection.execute("DELETE FROM audit WHERE seq > 5")
     code, said = verify(log)
-    assert code == 1 and "truncated" in said and "first bad entry: 6" in said, said
+    assert code == exits.TAMPERED and "truncated" in said and "first bad entry: 6" in said, said
 
 
 def test_a_witness_head_catches_what_the_log_alone_cannot(log: Path, tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_a_witness_head_catches_what_the_log_alone_cannot(log: Path, tmp_path: P
         connection.execute("DELETE FROM audit_heads WHERE size > 9")
     assert verify(log)[0] == 0  # consistent by itself...
     code, said = verify(log, "--witness", str(witness))
-    assert code == 1 and "witness" in said and "truncated" in said, said  # ...but not with the witness
+    assert code == exits.TAMPERED and "witness" in said and "truncated" in said, said  # ...but not with the witness
 
 
 def test_entries_never_hold_image_bytes_or_descriptors(tmp_path: Path, testdata: Path) -> None:

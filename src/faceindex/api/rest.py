@@ -32,6 +32,7 @@ STATUS = {
     "InvalidImageFormatException": 400,
     "InvalidS3ObjectException": 400,
     "ImageTooLargeException": 413,
+    "VideoTooLargeException": 413,
     "ResourceNotFoundException": 404,
     "ResourceAlreadyExistsException": 409,
     "ConflictException": 409,

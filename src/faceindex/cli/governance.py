@@ -24,7 +24,6 @@ from faceindex.service.operations import REKOGNITION
 from faceindex.service.policy import ALL_OPERATIONS, CLASSES
 
 COMMANDS = ("keys", "audit", "erase", "retention")
-EXIT_TAMPERED = 1  # `audit verify` found the log altered
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -229,7 +228,7 @@ def _audit(services: Services, args: argparse.Namespace) -> int:
             return exits.OK
         at = f" (first bad entry: {verdict.first_bad})" if verdict.first_bad is not None else ""
         print(f"faceindex: audit log NOT intact{at}: {verdict.problem}", file=sys.stderr)
-        return EXIT_TAMPERED
+        return exits.TAMPERED
     if args.action == "head":
         try:
             text = log.latest_head_json()
