@@ -10,7 +10,7 @@ import pytest
 
 from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
 from faceindex.store.base import Store
-from faceindex.store.records import AccessKeyRecord, NewFace, RecordedRequest
+from faceindex.store.records import AccessKeyRecord, JobResult, NewFace, NewJob, RecordedRequest
 from faceindex.store.registry import STORES, open_store
 from faceindex.types import BoundingBox
 
@@ -190,3 +190,58 @@ def test_a_transaction_joins_writes(store: Store) -> None:
         people = store.create_collection("people", "arn:p", "dlib-v1")
         store.create_user(people, "ann")
     assert store.user_exists(people, "ann")
+
+
+# --- stored-video jobs (issue 14) ----------------------------------------------------------------
+
+
+def _job(job_id: str, token: str | None = None, sha: str = "s1") -> NewJob:
+    return NewJob(job_id, "FaceSearch", '{"Video": {}}', sha, client_token=token, job_tag="tag")
+
+
+def test_jobs_quota_token_and_claims(store: Store) -> None:
+    first = store.create_job(_job("j1", token="t"), now=100.0, max_in_progress=2, token_since=0.0)
+    assert first is not None and first.status == "IN_PROGRESS" and first.owner is None and first.attempts == 0
+    again = store.create_job(_job("j9", token="t", sha="other"), now=101.0, max_in_progress=2, token_since=50.0)
+    assert again is not None and again.job_id == "j1" and again.request_sha256 == "s1"  # the caller compares
+    # a token older than the window is a new job
+    assert store.create_job(_job("j2", token="t"), now=102.0, max_in_progress=2, token_since=100.5) is not None
+    assert store.create_job(_job("j3"), now=103.0, max_in_progress=2, token_since=0.0) is None  # quota
+    assert store.job("j3") is None and store.job("j2") is not None
+    claimed = store.claim_job("w1", now=104.0)
+    assert claimed is not None and claimed.job_id == "j1" and claimed.owner == "w1" and claimed.attempts == 1
+    assert claimed.started_at == 104.0 and claimed.heartbeat_at == 104.0
+    second = store.claim_job("w2", now=105.0)
+    assert second is not None and second.job_id == "j2"
+    assert store.claim_job("w3", now=106.0) is None
+    assert store.heartbeat_job("j1", "w1", 110.0) and not store.heartbeat_job("j1", "w2", 110.0)
+    assert [j.job_id for j in store.running_jobs()] == ["j1", "j2"]
+    store.set_job_metadata("j1", "w1", '{"Codec": "h264"}')
+    assert store.requeue_job("j1", "w1") and not store.requeue_job("j1", "w1")
+    requeued = store.job("j1")
+    assert requeued is not None and requeued.owner is None and requeued.video_metadata is None
+    reclaimed = store.claim_job("w4", now=120.0)
+    assert reclaimed is not None and reclaimed.job_id == "j1" and reclaimed.attempts == 2
+    assert reclaimed.started_at == 104.0  # started when first claimed
+
+
+def test_job_results_page_in_either_order_and_expire(store: Store) -> None:
+    store.create_job(_job("j1"), now=1.0, max_in_progress=5, token_since=0.0)
+    store.claim_job("w", now=2.0)
+    results = [JobResult(200, 0, "a"), JobResult(0, 1, "b"), JobResult(200, 1, "c"), JobResult(0, 0, "d")]
+    assert not store.finish_job("j1", "someone-else", "SUCCEEDED", None, results, now=3.0, expires_at=10.0)
+    assert store.finish_job("j1", "w", "SUCCEEDED", None, results, now=3.0, expires_at=10.0)
+    assert not store.finish_job("j1", "w", "FAILED", "late", [], now=4.0, expires_at=10.0)  # finished once
+    done = store.job("j1")
+    assert done is not None and done.status == "SUCCEEDED" and done.finished_at == 3.0 and done.owner is None
+    assert store.job_results("j1", by_index=False, offset=0, limit=10) == ["d", "b", "a", "c"]
+    assert store.job_results("j1", by_index=True, offset=0, limit=10) == ["d", "a", "b", "c"]
+    assert store.job_results("j1", by_index=False, offset=1, limit=2) == ["b", "a"]
+    assert store.running_jobs() == [] and store.claim_job("w", now=5.0) is None
+    # a queued job a dead worker never started can be failed by anyone (owner None)
+    store.create_job(_job("j2"), now=6.0, max_in_progress=5, token_since=0.0)
+    assert store.finish_job("j2", None, "FAILED", "interrupted", [], now=7.0, expires_at=20.0)
+    assert store.expire_jobs(now=9.0) == 0
+    assert store.expire_jobs(now=11.0) == 1
+    assert store.job("j1") is None and store.job_results("j1", False, 0, 10) == []
+    assert store.job("j2") is not None

@@ -24,7 +24,10 @@ from faceindex.store.records import (
     CollectionRecord,
     ErasedFace,
     FaceRecord,
+    JobRecord,
+    JobResult,
     NewFace,
+    NewJob,
     RecordedRequest,
 )
 
@@ -189,8 +192,68 @@ class AuditRows(Protocol):
     def add_audit_head(self, size: int, head: str, frontier: str) -> None: ...
 
 
+class JobRows(Protocol):
+    """Stored-video jobs (issue 14) and their results, one Faces / Persons entry a row."""
+
+    def create_job(self, job: NewJob, now: float, max_in_progress: int, token_since: float) -> JobRecord | None:
+        """Atomically: the job created since `token_since` with the same api and ClientRequestToken, if
+        any (the caller compares its request_sha256); else None when `max_in_progress` jobs are
+        IN_PROGRESS; else the new job, IN_PROGRESS and queued."""
+        ...
+
+    def job(self, job_id: str) -> JobRecord | None: ...
+    def claim_job(self, owner: str, now: float) -> JobRecord | None:
+        """The oldest queued job, now owned by `owner` (started, heartbeat now, one more attempt)."""
+        ...
+
+    def heartbeat_job(self, job_id: str, owner: str, now: float) -> bool:
+        """False when `owner` no longer holds the job."""
+        ...
+
+    def running_jobs(self) -> list[JobRecord]:
+        """IN_PROGRESS jobs a worker has claimed."""
+        ...
+
+    def requeue_job(self, job_id: str, owner: str) -> bool:
+        """Queue again a job `owner` held (its worker died); False if it no longer held it."""
+        ...
+
+    def set_job_metadata(self, job_id: str, owner: str, metadata: str) -> None: ...
+    def finish_job(
+        self,
+        job_id: str,
+        owner: str | None,
+        status: str,
+        message: str | None,
+        results: list[JobResult],
+        now: float,
+        expires_at: float,
+    ) -> bool:
+        """SUCCEEDED or FAILED with its results, in one transaction, if `owner` holds it (None: whoever
+        does, for failing a job whose worker died); False otherwise."""
+        ...
+
+    def job_results(self, job_id: str, by_index: bool, offset: int, limit: int) -> list[str]:
+        """Result items in Timestamp order (or Index, then Timestamp), `limit` from `offset`."""
+        ...
+
+    def expire_jobs(self, now: float) -> int:
+        """Delete finished jobs (and their results) past their expiry; how many."""
+        ...
+
+
 class Store(
-    CollectionRows, FaceRows, ChangeFeed, UserRows, TokenRows, TagRows, CredentialRows, PolicyRows, AuditRows, Protocol
+    CollectionRows,
+    FaceRows,
+    ChangeFeed,
+    UserRows,
+    TokenRows,
+    TagRows,
+    CredentialRows,
+    PolicyRows,
+    AuditRows,
+    JobRows,
+    Protocol,
 ):
     """The source of truth, every role in one: `store.registry` builds one; SqliteStore and MemoryStore
     implement it, and tests/contract/test_store.py holds both to the same behaviour. Code that needs one

@@ -18,7 +18,16 @@ import numpy as np
 
 from faceindex.errors import Conflict, ResourceAlreadyExists, ResourceNotFound
 from faceindex.store.memory_governance import GovernanceRows, _Governance
-from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
+from faceindex.store.memory_jobs import JobRows
+from faceindex.store.records import (
+    AccessKeyRecord,
+    CollectionRecord,
+    FaceRecord,
+    JobRecord,
+    JobResult,
+    NewFace,
+    RecordedRequest,
+)
 
 
 @dataclass
@@ -30,7 +39,7 @@ class _Collection:
     changes: list[tuple[int, int, bool]] = field(default_factory=list)  # (seq, row id, added)
 
 
-class MemoryStore(GovernanceRows):
+class MemoryStore(GovernanceRows, JobRows):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._collections: dict[str, _Collection] = {}
@@ -39,6 +48,8 @@ class MemoryStore(GovernanceRows):
         self._keys: dict[str, AccessKeyRecord] = {}
         self._next_row = self._next_seq = self._next_collection = 1
         self._governance = _Governance()
+        self._jobs: dict[str, JobRecord] = {}
+        self._job_results: dict[str, list[JobResult]] = {}
 
     def close(self) -> None:
         """Nothing to release; the data lives as long as the object."""

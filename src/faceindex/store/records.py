@@ -94,3 +94,44 @@ class RecordedRequest:
     collection: str
     user_id: str | None
     request_sha256: str  # of its other members
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A stored-video job as Start* creates it (status IN_PROGRESS, no owner yet)."""
+
+    job_id: str
+    api: str  # "FaceDetection" | "FaceSearch"
+    request: str  # the Start request's members as JSON (no token), what a worker runs
+    request_sha256: str  # of `request`: the same ClientRequestToken with other members is refused
+    client_token: str | None = None
+    job_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    api: str
+    status: str  # IN_PROGRESS | SUCCEEDED | FAILED
+    request: str
+    request_sha256: str
+    created_at: float
+    client_token: str | None = None
+    job_tag: str | None = None
+    status_message: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    owner: str | None = None  # the worker running it ("host:pid:n"); None while queued
+    attempts: int = 0  # times a worker has claimed it
+    video_metadata: str | None = None  # Rekognition's VideoMetadata as JSON, once the video is open
+    expires_at: float | None = None  # the job and its results are deleted after this
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One Faces / Persons entry of a job's answer: `timestamp` and `index` order the pages."""
+
+    timestamp: int
+    index: int  # Person.Index (FaceSearch) or the face's place in its frame (FaceDetection)
+    item: str  # the entry as JSON

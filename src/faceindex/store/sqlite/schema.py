@@ -125,6 +125,40 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE faces ADD COLUMN used_at REAL;  -- last indexed or matched; NULL: created_at
     """,
+    # 6: stored-video jobs (StartFaceDetection / StartFaceSearch) and their results, one Faces / Persons
+    # entry a row so that Get* pages in SQL; a job and its results go together when it expires
+    """
+    CREATE TABLE video_jobs (
+        job_id TEXT PRIMARY KEY,
+        api TEXT NOT NULL,  -- FaceDetection | FaceSearch
+        status TEXT NOT NULL CHECK (status IN ('IN_PROGRESS', 'SUCCEEDED', 'FAILED')),
+        status_message TEXT,
+        request TEXT NOT NULL,  -- the Start request's members as JSON (a bucket and key, never video bytes)
+        request_sha256 TEXT NOT NULL,
+        client_token TEXT,
+        job_tag TEXT,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        heartbeat_at REAL,
+        owner TEXT,  -- the worker running it; NULL while queued
+        attempts INTEGER NOT NULL DEFAULT 0,
+        video_metadata TEXT,  -- VideoMetadata as JSON
+        expires_at REAL
+    );
+    CREATE INDEX video_jobs_by_token ON video_jobs (api, client_token, created_at);
+    CREATE INDEX video_jobs_by_status ON video_jobs (status, created_at);
+    CREATE TABLE video_job_results (
+        job_id TEXT NOT NULL REFERENCES video_jobs(job_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,  -- ms of the source video
+        person INTEGER NOT NULL,  -- Person.Index, or the face's place in its frame
+        item TEXT NOT NULL,  -- one Faces / Persons entry as JSON: boxes, landmarks, matches; no descriptor
+        PRIMARY KEY (job_id, seq)
+    );
+    CREATE INDEX video_job_results_by_time ON video_job_results (job_id, timestamp, person, seq);
+    CREATE INDEX video_job_results_by_person ON video_job_results (job_id, person, timestamp, seq);
+    """,
 ]
 
 

@@ -25,12 +25,13 @@ from faceindex.errors import Conflict, DiskFull, ResourceAlreadyExists, Resource
 from faceindex.store.records import AccessKeyRecord, CollectionRecord, FaceRecord, NewFace, RecordedRequest
 from faceindex.store.sqlite import files
 from faceindex.store.sqlite.governance import GovernanceRows
+from faceindex.store.sqlite.jobs import JobRows
 from faceindex.store.sqlite.rows import FACE_COLUMNS as _FACE_COLUMNS
 from faceindex.store.sqlite.rows import face_record as _face
 from faceindex.store.sqlite.schema import migrate
 
 
-class SqliteStore(GovernanceRows):
+class SqliteStore(GovernanceRows, JobRows):
     def __init__(self, path: Path, max_bytes: int = 0) -> None:
         """`max_bytes`: a cap on the database's size (0: none); writes past it are ServiceUnavailable."""
         self.path = path
