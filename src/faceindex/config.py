@@ -101,6 +101,19 @@ class Settings:
     # the server's housekeeping: retention erasures (collections with a retention period) and a signed audit head
     housekeeping_s: float = 3600.0
     cors_origins: str = ""  # browser origins that may call the APIs, comma-separated ("https://app.example")
+    # stored-video jobs (StartFaceDetection / StartFaceSearch): frames sampled a second (AWS documents none),
+    # the detector's upsampling for them (0: faces from ~40 px, ~1.5x faster than 1), jobs running at once,
+    # jobs IN_PROGRESS before Start answers LimitExceededException (Rekognition's default quota), days kept
+    video_fps: float = 5.0
+    video_detector_upsample: int = 0
+    video_workers: int = 1
+    video_max_jobs: int = 20
+    video_results_days: float = 7.0
+    # a Start's NotificationChannel is published to this SNS-compatible endpoint ("" refuses the channel)
+    sns_endpoint: str = ""
+    sns_region: str = "us-east-1"
+    sns_access_key_id: str = ""
+    sns_secret_access_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,7 +149,8 @@ class Settings:
         lowest = {"detector_upsample": 0, "threads": 0, "port": 1, "max_body_bytes": 1024, "max_in_flight": 1}
         lowest |= {"max_waiting": 0, "max_connections": 1, "shutdown_grace_s": 0, "max_db_bytes": 0}
         lowest |= {"min_free_bytes": 0} | {f"limits.{f.name}": 1 for f in dataclasses.fields(ImageLimits)}
-        highest = {"detector_upsample": 2, "port": 65535}
+        lowest |= {"video_detector_upsample": 0, "video_workers": 1, "video_max_jobs": 1}
+        highest = {"detector_upsample": 2, "video_detector_upsample": 2, "port": 65535}
         for setting, low in lowest.items():
             value = cast(float, _attribute(self, setting))
             if not low <= value <= highest.get(setting, value):
@@ -145,6 +159,9 @@ class Settings:
         for setting in ("header_timeout_s", "body_timeout_s"):
             if getattr(self, setting) <= 0:
                 raise InvalidParameter(f"{name(setting)} must be above 0 seconds")
+        for setting in ("video_fps", "video_results_days"):
+            if not getattr(self, setting) > 0:
+                raise InvalidParameter(f"{name(setting)} must be above 0")
         if self.metrics_auth == "key" and self.auth != "sigv4":
             raise InvalidParameter(
                 f"{name('metrics_auth')} is key, which needs {name('auth')} sigv4 (with none no key is checked)"
@@ -187,6 +204,8 @@ SECTIONS: dict[str, dict[str, str]] = {
     | {"access_key_id": "s3_access_key_id", "secret_access_key": "s3_secret_access_key"},
     "limits": {f.name: f"limits.{f.name}" for f in dataclasses.fields(ImageLimits)},
     "metrics": {"auth": "metrics_auth", "collections": "metrics_collections"},
+    "video": {key: f"video_{key}" for key in ("fps", "detector_upsample", "workers", "max_jobs", "results_days")},
+    "sns": {key: f"sns_{key}" for key in ("endpoint", "region", "access_key_id", "secret_access_key")},
 }
 
 # FACEINDEX_ variables that are not settings: read elsewhere, or by the tests and the Makefile
