@@ -1,6 +1,7 @@
 """A live server that runs out of room: boto3 sees a retryable ServiceUnavailableException (503,
 not a 500), /readyz says why it is not ready, SIGTERM still shuts down, the faces already stored
-are intact, and writes work again once there is room.
+are intact, and writes work again once there is room. Calls that must leave an audit entry (every one
+touching faces) are refused while there is no room for it: none is answered unrecorded.
 
 Room runs out twice for real: under the database's size cap (max_db_bytes: SQLite's page cap,
 no privileges needed) and on a small tmpfs that is filled up (needs root; skipped otherwise).
@@ -46,6 +47,14 @@ def _assert_refused_as_unavailable(error: ClientError) -> None:
     assert "intact" in error.response["Error"]["Message"]
 
 
+def _refused_unaudited(client: Any) -> None:
+    """A call that touches faces is audited; with no room for its entry it is refused, not answered
+    unrecorded (metadata reads such as DescribeCollection are not audited and still work)."""
+    with pytest.raises(ClientError) as refused:
+        client.list_faces(CollectionId="full")
+    _assert_refused_as_unavailable(refused.value)
+
+
 def _not_ready_because(live: LiveServer, words: str) -> None:
     ready = httpx.get(f"{live.url}/readyz", timeout=30)
     assert ready.status_code == 503
@@ -82,7 +91,8 @@ def test_a_database_at_its_size_cap(tmp_path: Path, cache: Path, testdata: Path)
     with httpx.Client(base_url=live.url, auth=rest_key, timeout=60) as rest:
         refused = rest.post("/v1/collections/full/faces", files={"image": ("a.jpg", _photo(testdata))})
     assert refused.status_code == 503 and refused.json()["code"] == "ServiceUnavailableException"
-    assert len(client.list_faces(CollectionId="full")["Faces"]) == indexed  # reads still work
+    assert client.describe_collection(CollectionId="full")["FaceCount"] == indexed  # what is stored is intact
+    _refused_unaudited(client)
     _stopped_cleanly(live)
 
     roomier = start_server(tmp_path / "data", cache, {**room, "FACEINDEX_MAX_DB_BYTES": str(cap + 64 * PAGE)})
@@ -133,12 +143,13 @@ def test_a_full_file_system(small_disk: Path, cache: Path, testdata: Path) -> No
         _not_ready_because(live, "file system")
         _, error = _index_until_refused(client, _photo(testdata), attempts=5)
         _assert_refused_as_unavailable(error)
-        faces = client.list_faces(CollectionId="full")["Faces"]
+        _refused_unaudited(client)
+        stored = client.describe_collection(CollectionId="full")["FaceCount"]
 
         filler.unlink()  # space returns
         assert httpx.get(f"{live.url}/readyz", timeout=30).json() == {"status": "ready"}
         client.index_faces(CollectionId="full", Image={"Bytes": _photo(testdata)})
-        assert len(client.list_faces(CollectionId="full")["Faces"]) == len(faces) + 1
+        assert len(client.list_faces(CollectionId="full")["Faces"]) == stored + 1
 
         client.search_faces_by_image(CollectionId="full", Image={"Bytes": _photo(testdata)})  # an index to save
         _fill(small_disk)  # full again: shutdown still completes
