@@ -23,7 +23,7 @@ from faceindex.imaging.decode import DecodedImage, ImageInput, decode_image
 from faceindex.models import pack, registry
 from faceindex.models.base import Detector, Embedder, Landmarker, Verifier
 from faceindex.models.landmarks import ShapePredictor, chips_at, face_chips, shape_points
-from faceindex.types import AnalyzedFace, Detection, FaceDetail, Points, RGBImage
+from faceindex.types import AnalyzedFace, BoundingBox, Detection, FaceDetail, Points, RGBImage
 
 ATTRIBUTES = ("DEFAULT", "ALL")
 T = TypeVar("T")
@@ -199,13 +199,21 @@ class FaceEngine:
         return [face.detection for face in self.locate(pixels)]
 
     def analyze(
-        self, image: ImageInput | DecodedImage, attributes: Iterable[str] = ("DEFAULT",), embed: bool = True
+        self,
+        image: ImageInput | DecodedImage,
+        attributes: Iterable[str] = ("DEFAULT",),
+        embed: bool = True,
+        embed_if: Callable[[list[tuple[BoundingBox, float]]], bool] | None = None,
     ) -> list[AnalyzedFace]:
-        """Every face in the image, largest first, with descriptors when `embed` is true."""
+        """Every face in the image, largest first, with descriptors when `embed` is true (and, given
+        `embed_if`, when it says yes to the faces found, as (box ratios, confidence): a video job's tracker
+        asks for them on some frames only)."""
         decoded = self.decode(image)
         wanted = set(attributes)
         pixels, width, height = decoded.pixels, decoded.width, decoded.height
         located = self.locate(pixels)
+        if embed and located and embed_if is not None:
+            embed = embed_if([(f.detection.box.to_ratios(width, height), f.detection.confidence) for f in located])
         descriptors = self.descriptors(pixels, located) if embed and located else None
         faces = []
         for index, face in enumerate(located):

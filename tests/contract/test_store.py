@@ -208,7 +208,8 @@ def test_jobs_quota_token_and_claims(store: Store) -> None:
     assert store.create_job(_job("j2", token="t"), now=102.0, max_in_progress=2, token_since=100.5) is not None
     assert store.create_job(_job("j3"), now=103.0, max_in_progress=2, token_since=0.0) is None  # quota
     assert store.job("j3") is None and store.job("j2") is not None
-    claimed = store.claim_job("w1", now=104.0)
+    assert store.claim_job("w0", now=103.5, job_id="nope") is None
+    claimed = store.claim_job("w1", now=104.0, job_id="j1")
     assert claimed is not None and claimed.job_id == "j1" and claimed.owner == "w1" and claimed.attempts == 1
     assert claimed.started_at == 104.0 and claimed.heartbeat_at == 104.0
     second = store.claim_job("w2", now=105.0)

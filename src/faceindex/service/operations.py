@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faceindex.imaging.sources import image_input
-from faceindex.service import admin, collections, erasure, indexing, search, users
+from faceindex.service import admin, collections, erasure, indexing, search, users, video
 from faceindex.service import faces as face_service
 from faceindex.service.container import Services
 
@@ -183,6 +183,11 @@ OPERATIONS = _operations(
         "manage",
         audited=False,
     ),
+    # stored video (issue 14): jobs, with the job table's own 7-day ClientRequestToken (service.video)
+    Operation("StartFaceDetection", video.start_face_detection, "detect"),
+    Operation("GetFaceDetection", video.get_face_detection, "detect"),
+    Operation("StartFaceSearch", video.start_face_search, "identify", threshold=FACE_MATCH, default_threshold=80.0),
+    Operation("GetFaceSearch", video.get_face_search, "identify"),
     # faceindex's own: erasure (REST and CLI), retention, keys and policies (CLI)
     Operation("EraseFaces", erasure.erase, "manage", rekognition=False),
     Operation("RunRetention", erasure.run_retention, "admin", rekognition=False),

@@ -202,8 +202,9 @@ class JobRows(Protocol):
         ...
 
     def job(self, job_id: str) -> JobRecord | None: ...
-    def claim_job(self, owner: str, now: float) -> JobRecord | None:
-        """The oldest queued job, now owned by `owner` (started, heartbeat now, one more attempt)."""
+    def claim_job(self, owner: str, now: float, job_id: str | None = None) -> JobRecord | None:
+        """The oldest queued job (or this one, if queued), now owned by `owner` (started, heartbeat now,
+        one more attempt)."""
         ...
 
     def heartbeat_job(self, job_id: str, owner: str, now: float) -> bool:

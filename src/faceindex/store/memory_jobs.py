@@ -42,9 +42,13 @@ class JobRows:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def claim_job(self, owner: str, now: float) -> JobRecord | None:
+    def claim_job(self, owner: str, now: float, job_id: str | None = None) -> JobRecord | None:
         with self._lock:
-            queued = [j for j in self._jobs.values() if j.status == "IN_PROGRESS" and j.owner is None]
+            queued = [
+                j
+                for j in self._jobs.values()
+                if j.status == "IN_PROGRESS" and j.owner is None and (job_id is None or j.job_id == job_id)
+            ]
             if not queued:
                 return None
             job = min(queued, key=lambda j: (j.created_at, j.job_id))

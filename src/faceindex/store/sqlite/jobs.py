@@ -53,11 +53,12 @@ class JobRows:
         row = self._connection().execute(f"SELECT {JOB_COLUMNS} FROM video_jobs WHERE job_id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
 
-    def claim_job(self: _Transactional, owner: str, now: float) -> JobRecord | None:
+    def claim_job(self: _Transactional, owner: str, now: float, job_id: str | None = None) -> JobRecord | None:
         with self._write() as db:
             row = db.execute(
                 "SELECT job_id FROM video_jobs WHERE status = 'IN_PROGRESS' AND owner IS NULL"
-                " ORDER BY created_at, job_id LIMIT 1"
+                " AND (? IS NULL OR job_id = ?) ORDER BY created_at, job_id LIMIT 1",
+                (job_id, job_id),
             ).fetchone()
             if row is None:
                 return None
