@@ -174,3 +174,18 @@ def test_the_cli_retries_with_a_token_erases_and_runs_retention(tmp_path: Path) 
     for operation in ("CreateUser", "PutCollectionPolicy", "RunRetention", "EraseFaces"):
         assert operation in shown
     assert cli(data, "audit", "verify").returncode == 0
+
+
+def test_hostile_text_is_recorded_as_valid_bounded_text(tmp_path: Path) -> None:
+    from faceindex.errors import InvalidParameter
+
+    services = open_services(Settings(data_dir=tmp_path / "data"), engine=FakeEngine())
+    try:
+        for name in ("a\ud800b", "x" * 100_000):
+            with pytest.raises(InvalidParameter):
+                invoke(services, operator(), "CreateCollection", {"CollectionId": name})
+        lone, long = [e["collection"] for e in services.audit.entries()]
+        assert lone == "a\\ud800b" and len(long) == 1024
+        assert services.audit.verify().ok
+    finally:
+        services.close()

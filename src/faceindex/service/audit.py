@@ -43,6 +43,7 @@ class AuditLog:
 
     def append(self, body: dict[str, Any]) -> int:
         """Add an entry (inside the caller's transaction, if one is open); returns its sequence number."""
+        body = _recordable(body)
         signer = self.signer()
         columns = AuditColumns(
             float(body["time"]), str(body["principal"]), str(body["operation"]), body.get("collection")
@@ -138,6 +139,25 @@ class AuditLog:
         if raw is None:
             raise RuntimeError("the audit signing key was sealed under another master key")
         return chain.AuditSigner.from_private_bytes(raw)
+
+
+MOST_TEXT = 1024  # characters of one recorded string (a hostile request's member may be far longer)
+MOST_ITEMS = 1000  # items of one recorded list
+
+
+def _recordable(value: Any) -> Any:
+    """The entry as it can be signed and read back: text from a hostile request (lone surrogates, megabytes)
+    made valid UTF-8 and cut to size, lists cut to size."""
+    if isinstance(value, str):
+        text = value[:MOST_TEXT]
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {str(_recordable(k)): _recordable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_recordable(item) for item in list(value)[:MOST_ITEMS]]
+    if isinstance(value, float) and value != value:  # NaN cannot be canonical JSON
+        return None
+    return value
 
 
 def _body(row: AuditRow) -> dict[str, Any]:
