@@ -34,7 +34,7 @@ from faceindex.api.shutdown import Drain, ShutdownGate
 from faceindex.api.state import ServerState
 from faceindex.config import Settings
 from faceindex.errors import InvalidParameter
-from faceindex.service import housekeeping
+from faceindex.service import housekeeping, jobs
 from faceindex.service.container import Services, open_services
 from faceindex.service.keys import KeyStore
 
@@ -85,6 +85,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(opened.engine.warm_up)
         state.ready = True
         logs.SERVER.info("ready", extra={"fields": {"data_dir": str(settings.data_dir), "auth": settings.auth}})
+        workers = jobs.WorkerPool(opened)  # stored-video jobs: its own threads, after the models are loaded
+        await anyio.to_thread.run_sync(workers.start)
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(keep_house, opened, settings.housekeeping_s)
@@ -93,6 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 finally:
                     background.cancel_scope.cancel()
         finally:
+            await anyio.to_thread.run_sync(workers.stop)  # a job in progress goes back to the queue
             state.ready = False
             if services is None:
                 await anyio.to_thread.run_sync(opened.close)

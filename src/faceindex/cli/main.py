@@ -13,6 +13,7 @@ from faceindex.cli import detect as cli_detect
 from faceindex.cli import evaluate as cli_evaluate
 from faceindex.cli import exits, governance, output
 from faceindex.cli import server as cli_server
+from faceindex.cli import video as cli_video
 from faceindex.config import Settings
 from faceindex.errors import FaceIndexError, ModelError
 from faceindex.models import pack
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_evaluate.register(commands)
     cli_server.register(commands)
     governance.register(commands)
+    cli_video.register(commands)
     return parser
 
 
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_collections.run(args, settings, engine)
         if args.command in cli_evaluate.COMMANDS:
             return cli_evaluate.run(engine, args)
+        if args.command in cli_video.COMMANDS:
+            return cli_video.run(args, settings, engine)
         return _models(settings, args)
     except ModelError as exc:
         print(f"faceindex: model error: {exc.message}", file=sys.stderr)
