@@ -116,8 +116,12 @@ def test_entries_never_hold_image_bytes_or_descriptors(tmp_path: Path, testdata:
         face_ids = [r.Face.FaceId for r in added.result.FaceRecords]
         invoke(services, operator(), "SearchFacesByImage", {"CollectionId": "people", "Image": {"Bytes": photo}})
         entries = list(services.audit.entries())
+        signing_key = services.audit.signer().private_bytes()
     finally:
         services.close()
+    database = (data / "faceindex.db").read_bytes()
+    assert signing_key not in database  # sealed under the master key, like the access-key secrets
+    assert all(len(e["request_id"]) == 36 and e["principal"].startswith("cli:") and e["time"] > 0 for e in entries)
     indexed, searched = entries[1], entries[2]
     assert indexed["operation"] == "IndexFaces" and indexed["face_ids"] == face_ids
     assert searched["threshold"] == {"asked": 80.0, "applied": 80.0}
