@@ -70,7 +70,7 @@ def _retained(services: Services, now: float) -> list[tuple[CollectionRecord, fl
 
 def scrub(services: Services, collections: set[str] | None = None) -> bool:
     """After a deletion has committed: rewrite the touched collections' snapshots and truncate the WAL.
-    Returns whether the WAL was truncated (a long reader can delay it; the next scrub retries)."""
+    Returns whether the WAL was truncated (a long reader can delay it; the server's housekeeping retries)."""
     for name in sorted(collections or ()):
         try:
             record = services.store.collection(name)

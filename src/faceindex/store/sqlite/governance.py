@@ -14,6 +14,7 @@ from faceindex.store.records import AuditColumns, AuditRow, CollectionPolicy, Co
 from faceindex.store.sqlite.rows import FACE_COLUMNS, face_record
 
 GENESIS = bytes(32)  # the chain value before the first entry
+COMPACT_ATTEMPTS = 20  # ~2 s of retries in all
 
 
 class _Transactional(Protocol):
@@ -199,10 +200,11 @@ class GovernanceRows:
 
     def compact(self: _Transactional) -> bool:
         """Copy the WAL into the database file and truncate it to zero bytes, so deleted rows' old pages
-        are gone from it; True when it completed (readers holding old pages can make it wait: retried)."""
-        for attempt in range(50):
+        are gone from it; True when it completed. A reader still on older pages makes it wait: it is retried
+        for about 2 s (a server's reads are short), and the server's hourly housekeeping compacts again."""
+        for attempt in range(COMPACT_ATTEMPTS):
             row = self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if row is not None and int(row[0]) == 0:
                 return True
-            time.sleep(0.02 * (attempt + 1))
+            time.sleep(0.01 * (attempt + 1))
         return False
