@@ -24,7 +24,6 @@ OUT = ROOT / "docs" / "rekognition-compatibility.md"
 
 # why an operation is not served, by the family its name belongs to
 FAMILIES = [
-    (("FaceDetection", "FaceSearch"), "planned: face detection and search in stored video (the video issue)"),
     (("FaceLiveness",), "not planned: liveness needs Amazon's client-side challenge SDK"),
     (("Celebrit",), "not planned: a celebrity index is a cloud data product, not a model we can ship"),
     (("StreamProcessor",), "not planned yet: live video streams (Kinesis) have no local equivalent here"),
@@ -68,6 +67,28 @@ DIFFERENCES: dict[str, list[str]] = {
         "UserMatchThreshold (default 75) as documented: a face joins when its best similarity to "
         "the user's faces reaches it."
     ],
+    "StartFaceDetection": [
+        "Video.S3Object from a bucket folder or the S3-compatible store, as images; a missing object is "
+        "InvalidS3ObjectException and one over 10 GB VideoTooLargeException at once; a file that does not "
+        "decode (MP4, MOV or AVI; H.264, MPEG-4, MJPEG, ...) FAILS the job with a StatusMessage. Jobs are rows "
+        "of the database, run by the server's worker pool (FACEINDEX_VIDEO_WORKERS): a server killed mid-job "
+        "restarts it once, then fails it. Past FACEINDEX_VIDEO_MAX_JOBS (20) IN_PROGRESS jobs: "
+        "LimitExceededException. ClientRequestToken is kept 7 days. NotificationChannel is published to "
+        "FACEINDEX_SNS_ENDPOINT (RoleArn is not assumed); without one it is InvalidParameterException.",
+    ],
+    "GetFaceDetection": [
+        "Frames are sampled 5 a second (FACEINDEX_VIDEO_FPS; AWS documents none); Timestamp is the source "
+        "frame's, in ms. MaxResults defaults to and is capped at 1000. Faces follow DetectFaces. Jobs and "
+        "results are deleted FACEINDEX_VIDEO_RESULTS_DAYS (7) after they finish.",
+    ],
+    "StartFaceSearch": [
+        "As StartFaceDetection; FaceMatchThreshold (default 80) is raised by key and collection floors.",
+    ],
+    "GetFaceSearch": [
+        "Person.Index is faceindex's own tracker's (box overlap and descriptors, tracks of one person "
+        "rejoined); each person's FaceMatches (at most 10) are its mean descriptor's, with the calibrated "
+        "Similarity, the same on each of its entries; persons without a match are listed with none.",
+    ],
 }
 
 GENERAL = [
@@ -76,7 +97,8 @@ GENERAL = [
     "a request with X-Amz-Security-Token is refused with UnrecognizedClientException.",
     "ClientRequestToken (CreateUser, DeleteUser, AssociateFaces, DisassociateFaces; AWS SDKs fill one in): a "
     "successful request repeated with its token within 24 hours gets its first response again, kept in the "
-    "database; the token with other parameters is IdempotentParameterMismatchException.",
+    "database; the token with other parameters is IdempotentParameterMismatchException. StartFaceDetection "
+    "and StartFaceSearch keep theirs 7 days, as Rekognition, in the job table.",
     "The credential scope's region is not checked against the server's region: any region a client is "
     "configured with works.",
     "`Image.S3Object` is read from a local folder mapped to the bucket name (FACEINDEX_BUCKETS) or from an "
@@ -109,7 +131,8 @@ def render() -> str:
         f"(API {model.api_version}); do not edit by hand.",
         "",
         f"faceindex serves **{len(supported)} of the {len(names)}** Rekognition operations: every image face "
-        "operation (detect, compare, collections, faces, users, search, tags). Point any AWS SDK or the AWS "
+        "operation (detect, compare, collections, faces, users, search, tags) and face detection and search in "
+        "stored video. Point any AWS SDK or the AWS "
         "CLI at the server with its endpoint URL and a faceindex access key.",
         "",
         "| Operation | Supported | Notes |",
