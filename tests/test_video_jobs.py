@@ -1,11 +1,15 @@
 """Stored-video jobs through the service door on the fake engine: Start's checks, quota and 7-day tokens,
 Get's paging and sorting, tracked persons matched or not, failures with a StatusMessage, recovery of a
-dead worker's job, expiry. (Real models and a live server: tests/api/test_video_jobs.py.)"""
+dead worker's job, expiry; and the CLI's in-process job with the real models. (A live server:
+tests/api/test_video_jobs.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,3 +217,29 @@ def test_the_pool_runs_queued_jobs_and_puts_them_back_when_stopped(tmp_path: Pat
     finally:
         pool.stop()
         services.close()
+
+
+def _cli(args: list[str], cache: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "FACEINDEX_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "faceindex.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def test_the_cli_runs_a_search_job_in_process_with_real_models(testdata: Path, cache: Path, tmp_path: Path) -> None:
+    data, faces = tmp_path / "data", testdata / "faces"
+    assert _cli(["collection", "create", "hamilton"], cache, data).returncode == 0
+    indexed = _cli(["index", "--collection", "hamilton", str(faces / "lin_manuel_miranda")], cache, data)
+    assert indexed.returncode == 0, indexed.stderr
+    clip = str(testdata / "video/short_hamilton_clip.mp4")
+    done = _cli(["video", "search", clip, "--collection", "hamilton", "--json"], cache, data)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["JobStatus"] == "SUCCEEDED" and "NextToken" not in answer
+    matched = {p["Person"]["Index"] for p in answer["Persons"] if p["FaceMatches"]}
+    assert len(matched) == 1  # Lin-Manuel Miranda, on stage the whole clip: one person
+    assert answer["VideoMetadata"]["DurationMillis"] == 9176
+    table = _cli(["video", "detect", clip], cache, data)
+    assert table.returncode == 0 and "640x360 h264, 9176 ms" in table.stdout and "100%" in table.stderr
+    failed = _cli(["video", "detect", str(faces / "obama/1.jpg")], cache, data)
+    assert failed.returncode == 2 and "FAILED" in failed.stderr and "not a video" in failed.stderr

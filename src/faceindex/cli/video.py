@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace, settings: Settings, engine: FaceEngine) -> int
                 bar.n = round(reached_ms / 1000, 1)
                 bar.refresh()
 
-            jobs.run_one(services, job_id, progress)
+            if jobs.run_one(services, job_id, progress) not in ("SUCCEEDED", "FAILED"):
+                _wait(services, job_id)  # a server on this data folder took the job first: it runs it
             bar.n = bar.total  # the last sample is up to 1/fps before the end
             bar.refresh()
         answer = _every_page(services, "GetFaceSearch" if search else "GetFaceDetection", job_id)
@@ -80,6 +82,11 @@ def run(args: argparse.Namespace, settings: Settings, engine: FaceEngine) -> int
         _print(answer, search)
     found = answer[member] if not search else [p for p in answer[member] if p["FaceMatches"]]
     return exits.OK if found else exits.NOTHING_FOUND
+
+
+def _wait(services: Any, job_id: str) -> None:
+    while (job := services.store.job(job_id)) is not None and job.status == "IN_PROGRESS":
+        time.sleep(0.5)
 
 
 def _every_page(services: Any, operation: str, job_id: str) -> dict[str, Any]:
