@@ -23,9 +23,11 @@ from faceindex.config import Settings
 from faceindex.errors import FaceIndexError
 from faceindex.models.fake import FakeEngine, draw_faces
 from faceindex.service import jobs
+from faceindex.service import video as video_service
 from faceindex.service.container import Services, open_services
 from faceindex.service.context import operator
 from faceindex.service.invoke import invoke
+from faceindex.store.records import JobResult
 
 # colours in the middle of the fake engine's colour bins, so compression does not move them to another
 RED, BLUE = (208, 48, 48), (48, 80, 208)
@@ -243,3 +245,32 @@ def test_the_cli_runs_a_search_job_in_process_with_real_models(testdata: Path, c
     assert table.returncode == 0 and "640x360 h264, 9176 ms" in table.stdout and "100%" in table.stderr
     failed = _cli(["video", "detect", str(faces / "obama/1.jpg")], cache, data)
     assert failed.returncode == 2 and "FAILED" in failed.stderr and "not a video" in failed.stderr
+
+
+def test_documented_defaults_maxresults_1000_and_threshold_80(services: Services, monkeypatch: Any) -> None:
+    """Get*'s MaxResults defaults to and is capped at 1000; StartFaceSearch's FaceMatchThreshold is 80."""
+    job_id = call(services, "StartFaceDetection", Video=video())["JobId"]
+    claimed = services.store.claim_job("w", time.time(), job_id=job_id)
+    assert claimed is not None
+    many = [JobResult(t, 0, json.dumps({"Timestamp": t, "Face": {}})) for t in range(1001)]
+    assert services.store.finish_job(job_id, "w", "SUCCEEDED", None, many, time.time(), time.time() + 60)
+    for most in (None, 1001, 5000):
+        page = call(services, "GetFaceDetection", JobId=job_id, MaxResults=most)
+        assert len(page["Faces"]) == 1000 and "NextToken" in page
+    assert len(call(services, "GetFaceDetection", JobId=job_id, MaxResults=999)["Faces"]) == 999
+    rest = call(services, "GetFaceDetection", JobId=job_id, NextToken=page["NextToken"])
+    assert [f["Timestamp"] for f in rest["Faces"]] == [1000] and "NextToken" not in rest
+
+    asked: list[float] = []
+
+    def nearest(*args: Any) -> list[Any]:
+        asked.append(args[4])
+        return []
+
+    monkeypatch.setattr(video_service, "nearest_faces", nearest)
+    call(services, "CreateCollection", CollectionId="c")
+    for threshold, used in ((None, 80.0), (79.0, 79.0), (81.0, 81.0), (0.0, 0.0)):
+        asked.clear()
+        search = call(services, "StartFaceSearch", Video=video(), CollectionId="c", FaceMatchThreshold=threshold)
+        assert run(services, search["JobId"]) == "SUCCEEDED"
+        assert asked == [used, used]  # each of the two persons searched at it

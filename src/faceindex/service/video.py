@@ -87,7 +87,7 @@ def _start(services: Services, api: str, params: dict[str, Any]) -> dict[str, st
         raise InvalidParameter(
             "NotificationChannel needs an SNS-compatible endpoint, and this server has none ([sns] endpoint)"
         )
-    members = {name: value for name, value in params.items() if name != TOKEN_MEMBER}
+    members = {name: value for name, value in params.items() if name != TOKEN_MEMBER and value is not None}
     request = json.dumps(members, sort_keys=True, default=str)
     digest = hashlib.sha256(request.encode()).hexdigest()
     now = time.time()
@@ -174,7 +174,8 @@ def run_job(services: Services, job: JobRecord, path: Any, beat: Callable[[], No
             for place, face in enumerate(faces)
         ]
     else:
-        results = _persons(services, collection, float(request.get("FaceMatchThreshold", 80.0)), tracker, frames)
+        asked = request.get("FaceMatchThreshold")
+        results = _persons(services, collection, 80.0 if asked is None else float(asked), tracker, frames)
     expires = time.time() + settings.video_results_days * 86400
     if not store.finish_job(job.job_id, job.owner, "SUCCEEDED", None, results, time.time(), expires):
         raise JobLost(job.job_id)
@@ -195,6 +196,8 @@ def _persons(
         else to_jsonable(nearest_faces(services, collection, p.descriptor, MATCHES_PER_PERSON, threshold))
         for p in tracking.persons
     }
+    matched = [m["Face"]["FaceId"] for found in matches.values() for m in found]
+    services.store.touch_faces(collection, list(dict.fromkeys(matched)), time.time())  # retention counts a match
     results = []
     for (t, faces, _), (_, indexes) in zip(frames, tracking.frames, strict=True):
         for face, index in zip(faces, indexes, strict=True):
