@@ -6,7 +6,6 @@ descriptors. The signing key (Ed25519) is sealed under the master key, as access
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -74,13 +73,13 @@ class AuditLog:
         last = self._store.audit_rows(tree.size - 1, 1) if tree.size else []
         if tree.size and (not last or last[0].seq != tree.size):
             return previous  # the entry the last head ends at is gone: nothing more is signed
-        link = last[0].chain if last else chain.GENESIS
+        last_link = last[0].chain if last else chain.GENESIS
         for row in self._rows(after=tree.size):
             leaf = chain.entry_leaf(_body(row))
-            if row.seq != tree.size + 1 or hashlib.sha256(link + leaf).digest() != row.chain:
+            if row.seq != tree.size + 1 or chain.link(last_link, leaf) != row.chain:
                 break  # never sign over a gap or an altered entry: `audit verify` reports it
             tree.append(leaf)
-            link = row.chain
+            last_link = row.chain
         if tree.size == 0 or (previous is not None and previous.size == tree.size):
             return previous
         head = chain.sign_head(tree, time.time() if now is None else now, previous, self.signer())

@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "canonical",
     "entry_leaf",
+    "link",
     "seal_entry",
     "sign_head",
     "verify",
@@ -73,7 +74,8 @@ def entry_leaf(body: Mapping[str, Any]) -> bytes:
     return leaf_hash(canonical(body))
 
 
-def _link(previous_chain: bytes, leaf: bytes) -> bytes:
+def link(previous_chain: bytes, leaf: bytes) -> bytes:
+    """The chain value of an entry with `leaf` after one whose chain value is `previous_chain`."""
     return hashlib.sha256(previous_chain + leaf).digest()
 
 
@@ -141,7 +143,7 @@ def seal_entry(seq: int, body: Mapping[str, Any], previous_chain: bytes, signer:
     """Entry `seq`, chained to the previous entry's `chain` (GENESIS for entry 1) and signed."""
     if seq < 1 or len(previous_chain) != HASH_SIZE:
         raise ValueError(f"entry {seq} cannot follow a chain of {len(previous_chain)} bytes")
-    chain = _link(previous_chain, entry_leaf(body))
+    chain = link(previous_chain, entry_leaf(body))
     return StoredEntry(seq, dict(body), chain, signer.sign(_entry_message(seq, chain)))
 
 
@@ -268,7 +270,7 @@ def _entry_problem(
         return entry.seq, f"entry {entry.seq} appears twice"
     if entry.seq < last:
         return entry.seq, f"entries {entry.seq} and {last} are out of order"
-    if leaf is None or _link(chain, leaf) != entry.chain:
+    if leaf is None or link(chain, leaf) != entry.chain:
         if leaf is not None and following is not None and _swapped(chain, entry, leaf, following):
             return expected, f"entries {expected} and {following.seq} are out of order"
         return expected, f"entry {expected} was altered (its hash does not match)"
@@ -280,7 +282,7 @@ def _entry_problem(
 def _swapped(chain: bytes, entry: StoredEntry, leaf: bytes, following: StoredEntry) -> bool:
     """Whether `entry` and `following` are two entries' contents stored in each other's place."""
     other = _leaf_or_none(following)
-    return other is not None and _link(chain, other) == following.chain and _link(following.chain, leaf) == entry.chain
+    return other is not None and link(chain, other) == following.chain and link(following.chain, leaf) == entry.chain
 
 
 class _Heads:
