@@ -40,7 +40,7 @@ from faceindex.service.search import nearest_faces
 from faceindex.store.paging import decode_token, encode_token
 from faceindex.store.records import CollectionRecord, JobRecord, JobResult, NewJob
 from faceindex.tracking import Observation, Tracker
-from faceindex.types import AnalyzedFace, BoundingBox
+from faceindex.types import AnalyzedFace, BoundingBox, FaceDetail
 
 TOKEN_DAYS = 7  # Rekognition keeps a Start's ClientRequestToken this long
 MOST_RESULTS = 1000  # Get*'s MaxResults: default and cap
@@ -156,7 +156,8 @@ def run_job(services: Services, job: JobRecord, path: Any, beat: Callable[[], No
     if isinstance(engine, FaceEngine) and engine.settings.detector_upsample != settings.video_detector_upsample:
         engine = engine.with_detector(engine.settings.detector, settings.video_detector_upsample)
     tracker = Tracker()
-    frames: list[tuple[int, list[AnalyzedFace], list[int]]] = []  # faces and their provisional track numbers
+    # each frame's faces (without descriptors: the tracker keeps what it needs) and their provisional tracks
+    frames: list[tuple[int, list[FaceDetail], list[int]]] = []
     with open_video(path) as video:
         metadata = video.metadata
         store.set_job_metadata(job.job_id, str(job.owner), json.dumps(to_jsonable(metadata)))
@@ -164,12 +165,12 @@ def run_job(services: Services, job: JobRecord, path: Any, beat: Callable[[], No
             beat()
             faces = _analyze(engine, DecodedImage(pixels, "VIDEO"), attributes, tracker, timestamp)
             observed = [Observation(f.detail.BoundingBox, f.detail.Confidence, f.descriptor) for f in faces]
-            frames.append((timestamp, faces, tracker.update(timestamp, observed)))
+            frames.append((timestamp, [f.detail for f in faces], tracker.update(timestamp, observed)))
             progress(timestamp, metadata.DurationMillis)
     if collection is None:  # every face but the tracker's duplicate boxes, in the frame's order (largest first)
         kept = [(t, [f for f, n in zip(faces, numbers, strict=True) if n >= 0]) for t, faces, numbers in frames]
         results = [
-            JobResult(t, place, json.dumps({"Timestamp": t, "Face": to_jsonable(face.detail)}))
+            JobResult(t, place, json.dumps({"Timestamp": t, "Face": to_jsonable(face)}))
             for t, faces in kept
             for place, face in enumerate(faces)
         ]
@@ -186,7 +187,7 @@ def _persons(
     collection: CollectionRecord,
     threshold: float,
     tracker: Tracker,
-    frames: list[tuple[int, list[AnalyzedFace], list[int]]],
+    frames: list[tuple[int, list[FaceDetail], list[int]]],
 ) -> list[JobResult]:
     """One Persons entry per tracked face per frame; each person's matches are its mean descriptor's."""
     tracking = tracker.finish()
@@ -203,8 +204,7 @@ def _persons(
         for face, index in zip(faces, indexes, strict=True):
             if index < 0:
                 continue
-            box = to_jsonable(face.detail.BoundingBox)
-            person = {"Index": index, "BoundingBox": box, "Face": to_jsonable(face.detail)}
+            person = {"Index": index, "BoundingBox": to_jsonable(face.BoundingBox), "Face": to_jsonable(face)}
             item = {"Timestamp": t, "Person": person, "FaceMatches": matches[index]}
             results.append(JobResult(t, index, json.dumps(item)))
     return results
