@@ -186,6 +186,7 @@ def test_the_server_erases_faces_past_retention_and_rest_erases_on_request(
         with httpx.Client(base_url=server.url, auth=key, timeout=120) as rest:
             erased = rest.post("/v1/erasure", json={"external_image_id": "biden"})
             assert erased.status_code == 200, erased.text
+            receipt_number = int(erased.headers["x-faceindex-audit-entry"])
             assert erased.json()["ErasedFaces"] == [
                 {"CollectionId": "kept-briefly", "FaceId": ids["biden"], "ExternalImageId": "biden"}
             ]
@@ -194,6 +195,7 @@ def test_the_server_erases_faces_past_retention_and_rest_erases_on_request(
         assert _face_ids(client) == {ids["kit_harington"]}
         receipt, refused = audit(server, "--operation", "EraseFaces", "--since", "2026-01-01T00:00:00")
         assert receipt["face_ids"] == [ids["biden"]] and receipt["channel"] == "rest"
+        assert receipt["seq"] == receipt_number  # the header names the receipt
         assert refused["outcome"] == "InvalidParameterException"  # a refused erasure is on record too
         assert audit(server, "--operation", "EraseFaces", "--until", "2026-01-01") == []
     finally:

@@ -54,13 +54,13 @@ def audit_refusal(services: Services, caller: Caller, name: str, error: FaceInde
 
 
 def headers(invoked: Invoked) -> dict[str, str]:
-    """Response headers every HTTP adapter adds: a threshold a floor raised."""
-    if not invoked.raised:
-        return {}
-    return {
-        "x-faceindex-threshold-requested": f"{invoked.threshold_asked:g}",
-        "x-faceindex-threshold-applied": f"{invoked.threshold_applied:g}",
-    }
+    """Response headers every HTTP adapter adds: the call's audit entry (an erasure's receipt number), and
+    a threshold a floor raised."""
+    found = {} if invoked.audit_seq is None else {"x-faceindex-audit-entry": str(invoked.audit_seq)}
+    if invoked.raised:
+        found["x-faceindex-threshold-requested"] = f"{invoked.threshold_asked:g}"
+        found["x-faceindex-threshold-applied"] = f"{invoked.threshold_applied:g}"
+    return found
 
 
 def invoke(services: Services, caller: Caller, name: str, params: dict[str, Any]) -> Invoked:
