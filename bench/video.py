@@ -9,13 +9,16 @@ MPEG-4 Part 2 (`mp4v`: OpenCV's bundled FFmpeg has no H.264 encoder) into a temp
 deleted afterwards. Upscaling keeps the faces' content and makes the pixels 720p's and 1080p's.
 
 For each clip, one process, one after the other:
-  * **faceindex end to end**, as a GetFaceSearch job would run it: `imaging.video` opens the file and
-    samples it, `FaceEngine.analyze` (detector cascade, landmarks, pose, quality, descriptors) per
-    sampled frame, `tracking.Tracker`, then each person's mean descriptor searched (exact, numpy)
-    among the shared face photos' descriptors. Wall time against the clip's duration: x real time.
+  * **faceindex end to end**, as a GetFaceSearch job runs it (`service.video.run_job`'s settings: the
+    detector at `[video] detector_upsample` = 0, descriptors only on the frames the tracker asks for):
+    `imaging.video` opens the file and samples it, `FaceEngine.analyze` (detector cascade, landmarks,
+    pose, quality, descriptors) per sampled frame, `tracking.Tracker`, then each person's mean
+    descriptor searched (exact, numpy) among the shared face photos' descriptors. Wall time against the
+    clip's duration: x real time.
   * **paired, per sampled frame** (the frames decoded once beforehand, so decoding counts for neither):
     faceindex (analyze + tracker update), faceindex with `detector_upsample = 0` (tiles down to 640 px
-    instead of 320: a faster setting a video job could choose), and face_recognition (HOG
+    instead of 320), the video job's path (upsample 0 and descriptors only when the tracker asks), and
+    face_recognition (HOG
     `face_locations`, upsample 1, + `face_encodings`), each frame by each in turn so that load from
     other processes falls on all of them alike. Frames per second = frames / summed time.
 """
@@ -50,10 +53,12 @@ from faceindex.imaging.video import DEFAULT_FPS, open_video  # noqa: E402
 from faceindex.pipeline import FaceEngine  # noqa: E402
 from faceindex.service.faces import embed_faces  # noqa: E402
 from faceindex.tracking import Observation, Tracker  # noqa: E402
+from faceindex.types import BoundingBox  # noqa: E402
 
 Runner = Callable[[np.ndarray, int], int]
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 MATCH_DISTANCE = 0.6  # dlib's decision distance (Similarity 80 for one face)
+JOB = "faceindex video job (upsample 0, descriptors when the tracker asks)"
 
 
 def make_clip(source: Path, target: Path, size: tuple[int, int], seconds: float) -> Path:
@@ -83,8 +88,16 @@ def gallery(engine: FaceEngine, testdata: Path) -> tuple[list[str], np.ndarray]:
     return names, np.stack(vectors)
 
 
-def observations(engine: FaceEngine, frame: np.ndarray) -> list[Observation]:
-    faces = engine.analyze(DecodedImage(frame, "VIDEO"))
+def observations(
+    engine: FaceEngine, frame: np.ndarray, tracker: Tracker | None = None, timestamp: int = 0
+) -> list[Observation]:
+    """The frame's faces; given the tracker, with descriptors only when it asks for them (the job's way)."""
+
+    def wanted(found: list[tuple[BoundingBox, float]]) -> bool:
+        assert tracker is not None
+        return tracker.wants_descriptors(timestamp, [Observation(box, confidence) for box, confidence in found])
+
+    faces = engine.analyze(DecodedImage(frame, "VIDEO"), embed_if=wanted if tracker is not None else None)
     return [Observation(f.detail.BoundingBox, f.detail.Confidence, f.descriptor) for f in faces]
 
 
@@ -94,7 +107,7 @@ def end_to_end(engine: FaceEngine, clip: Path, names: list[str], vectors: np.nda
     with open_video(clip) as video:
         metadata = video.metadata
         for timestamp, frame in video.frames():
-            found = observations(engine, frame)
+            found = observations(engine, frame, tracker, timestamp)
             tracker.update(timestamp, found)
             faces, frames = faces + len(found), frames + 1
     persons = tracker.finish().persons
@@ -144,12 +157,13 @@ def paired(runners: dict[str, Runner], frames: list[np.ndarray]) -> dict[str, di
     }
 
 
-def faceindex_runner(engine: FaceEngine) -> Runner:
+def faceindex_runner(engine: FaceEngine, as_the_job: bool = False) -> Runner:
     tracker = Tracker()
 
     def run(frame: np.ndarray, k: int) -> int:
-        found = observations(engine, frame)
-        tracker.update(k * round(1000 / DEFAULT_FPS), found)
+        timestamp = k * round(1000 / DEFAULT_FPS)
+        found = observations(engine, frame, tracker if as_the_job else None, timestamp)
+        tracker.update(timestamp, found)
         return len(found)
 
     return run
@@ -193,6 +207,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "sampling_fps": DEFAULT_FPS, "clips": {}}
     engine = FaceEngine(Settings())
     coarse = engine.with_detector(engine.settings.detector, 0)
+    job = engine.with_detector(engine.settings.detector, Settings().video_detector_upsample)
     names, vectors = gallery(engine, args.testdata)
     source = args.testdata / "video/short_hamilton_clip.mp4"
     peer = "face_recognition (hog, upsample 1)"
@@ -207,13 +222,14 @@ def main() -> None:
             runners = {
                 "faceindex": faceindex_runner(engine),
                 "faceindex (detector_upsample 0)": faceindex_runner(coarse),
+                JOB: faceindex_runner(job, as_the_job=True),
                 peer: face_recognition_frame,
             }
-            print(f"{label}: faceindex end to end ...", file=sys.stderr, flush=True)
-            entry = end_to_end(engine, clip, names, vectors)
+            print(f"{label}: faceindex end to end (the job's path) ...", file=sys.stderr, flush=True)
+            entry = end_to_end(job, clip, names, vectors)
             print(f"{label}: paired, {len(frames)} frames ...", file=sys.stderr, flush=True)
             entry["paired"] = paired(runners, frames)
-            ours, theirs = entry["paired"]["faceindex"], entry["paired"][peer]
+            ours, theirs = entry["paired"][JOB], entry["paired"][peer]
             entry["speedup_over_face_recognition"] = round(theirs["seconds"] / ours["seconds"], 2)
             entry["bytes"] = clip.stat().st_size
             results["clips"][label] = entry
