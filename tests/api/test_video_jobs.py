@@ -1,7 +1,7 @@
 """Stored-video jobs on a live server with unmodified boto3 and the AWS CLI (issue 14): the shared clips and
 clips made here (MPEG-4 in MP4, Motion JPEG in AVI, a phone's rotated MP4, a file that is not a video),
 from bucket folders and from an S3-compatible store; every response checked against botocore's output
-shape; paging, sorting, quota, idempotency, errors, SNS notifications received through an SQS queue
+shape; the REST API; paging, sorting, quota, idempotency, errors, SNS notifications received through an SQS queue
 (moto's server on loopback), and a server killed with SIGKILL mid-job."""
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ from typing import Any
 
 import boto3
 import cv2
+import httpx
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from faceindex.api.rekognition.model import operation
 from faceindex.imaging.video import open_video
 from faceindex.jsonable import to_jsonable
 from tests.api.live import REGION, LiveServer, free_port, start_server
+from tests.api.shapes import shape_errors
 
 ACCOUNT = "123456789012"  # moto's
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/rekognition-sns"
@@ -324,3 +327,37 @@ def test_a_job_survives_sigkill_once_and_fails_cleanly_the_second_time(
         assert server.shape_errors == []
     finally:
         server.stop(signal.SIGTERM)
+
+
+def test_the_rest_api(live: LiveServer) -> None:
+    key = live.new_key()
+    live.client(key).create_collection(CollectionId="rest-obama")
+    live.client(key).index_faces(CollectionId="rest-obama", Image=video("faces", "obama/1.jpg"))
+    with httpx.Client(base_url=live.url, auth=key, timeout=60) as rest:
+        started = rest.post(
+            "/v1/video/face-searches",
+            json={"video": {"bucket": "made", "name": "obama.mp4"}, "collection_id": "rest-obama", "job_tag": "rest"},
+            headers={"Idempotency-Key": "rest-search-1"},
+        )
+        assert started.status_code == 200, started.text
+        job_id = started.json()["JobId"]
+        again = rest.post(
+            "/v1/video/face-searches",
+            json={"S3Object": {"Bucket": "made", "Name": "obama.mp4"}, "CollectionId": "rest-obama", "JobTag": "rest"},
+            headers={"Idempotency-Key": "rest-search-1"},
+        )
+        assert again.json() == {"JobId": job_id}  # Rekognition's member names too, and the token kept
+        deadline = time.monotonic() + 120
+        while (answer := rest.get(f"/v1/video/face-searches/{job_id}").json())["JobStatus"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        assert answer["JobStatus"] == "SUCCEEDED" and answer["JobTag"] == "rest"
+        assert shape_errors(answer, operation("GetFaceSearch").output_shape) == []  # type: ignore[union-attr]
+        page = rest.get(f"/v1/video/face-searches/{job_id}", params={"max_results": 3, "sort_by": "INDEX"}).json()
+        assert len(page["Persons"]) == 3 and "NextToken" in page
+        missing = rest.post("/v1/video/face-detections", json={"video": {"bucket": "made", "name": "absent.mp4"}})
+        assert missing.status_code == 400 and missing.json()["code"] == "InvalidS3ObjectException"
+        unknown = rest.get("/v1/video/face-detections/" + "b" * 64)
+        assert unknown.status_code == 404
+        spec = rest.get("/openapi.json").json()
+        assert {"/v1/video/face-detections", "/v1/video/face-searches/{job_id}"} <= set(spec["paths"])
