@@ -274,3 +274,25 @@ def test_documented_defaults_maxresults_1000_and_threshold_80(services: Services
         search = call(services, "StartFaceSearch", Video=video(), CollectionId="c", FaceMatchThreshold=threshold)
         assert run(services, search["JobId"]) == "SUCCEEDED"
         assert asked == [used, used]  # each of the two persons searched at it
+
+
+def test_a_stored_object_is_staged_privately_and_removed(tmp_path: Path, monkeypatch: Any) -> None:
+    from faceindex.imaging import sources
+
+    class Store:
+        def download_fileobj(self, bucket: str, key: str, out: Any, ExtraArgs: Any = None) -> None:
+            out.write(b"video bytes")
+
+        def head_object(self, Bucket: str, Key: str) -> dict[str, int]:
+            return {"ContentLength": 11 * 1024**3}
+
+    monkeypatch.setattr(sources, "_client", lambda settings: Store())
+    settings = dataclasses.replace(Settings(data_dir=tmp_path), s3_endpoint="http://127.0.0.1:1")
+    location = {"S3Object": {"Bucket": "b", "Name": "k.mp4"}}
+    with sources.video_file(location, settings) as path:
+        assert path.read_bytes() == b"video bytes"
+        assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert not path.exists() and not path.parent.exists()
+    with pytest.raises(FaceIndexError) as caught:
+        sources.check_video(location, settings, 10 * 1024**3)
+    assert caught.value.code == "VideoTooLargeException"  # at Start, from the object's size alone
