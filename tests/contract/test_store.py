@@ -224,6 +224,9 @@ def test_jobs_quota_token_and_claims(store: Store) -> None:
     reclaimed = store.claim_job("w4", now=120.0)
     assert reclaimed is not None and reclaimed.job_id == "j1" and reclaimed.attempts == 2
     assert reclaimed.started_at == 104.0  # started when first claimed
+    assert store.requeue_job("j1", "w4", stopped=True)  # a clean stop gives the attempt back
+    again = store.claim_job("w5", now=121.0, job_id="j1")
+    assert again is not None and again.attempts == 2
 
 
 def test_job_results_page_in_either_order_and_expire(store: Store) -> None:

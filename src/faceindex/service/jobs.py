@@ -100,7 +100,7 @@ def process(
         with video_file(json.loads(job.request)["Video"], services.settings) as path:
             run_job(services, job, path, beat, progress or (lambda reached, duration: None))
     except Stopping:
-        services.store.requeue_job(job.job_id, owner)
+        services.store.requeue_job(job.job_id, owner, stopped=True)  # a clean stop is no attempt
         return "IN_PROGRESS"
     except JobLost:
         LOG.warning("video job taken over", extra={"fields": {"job": job.job_id}})

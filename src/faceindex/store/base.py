@@ -215,8 +215,9 @@ class JobRows(Protocol):
         """IN_PROGRESS jobs a worker has claimed."""
         ...
 
-    def requeue_job(self, job_id: str, owner: str) -> bool:
-        """Queue again a job `owner` held (its worker died); False if it no longer held it."""
+    def requeue_job(self, job_id: str, owner: str, stopped: bool = False) -> bool:
+        """Queue again a job `owner` held (its worker died; or `stopped` cleanly: that claim is no attempt);
+        False if it no longer held it."""
         ...
 
     def set_job_metadata(self, job_id: str, owner: str, metadata: str) -> None: ...

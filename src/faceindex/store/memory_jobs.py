@@ -76,11 +76,14 @@ class JobRows:
             running = [j for j in self._jobs.values() if j.status == "IN_PROGRESS" and j.owner is not None]
             return sorted(running, key=lambda j: j.created_at)
 
-    def requeue_job(self, job_id: str, owner: str) -> bool:
+    def requeue_job(self, job_id: str, owner: str, stopped: bool = False) -> bool:
         with self._lock:
             job = self._held(job_id, owner)
             if job is not None:
-                self._jobs[job_id] = dataclasses.replace(job, owner=None, heartbeat_at=None, video_metadata=None)
+                attempts = job.attempts - int(stopped)
+                self._jobs[job_id] = dataclasses.replace(
+                    job, owner=None, heartbeat_at=None, video_metadata=None, attempts=attempts
+                )
             return job is not None
 
     def set_job_metadata(self, job_id: str, owner: str, metadata: str) -> None:

@@ -84,12 +84,12 @@ class JobRows:
         )
         return [_job(r) for r in rows.fetchall()]
 
-    def requeue_job(self: _Transactional, job_id: str, owner: str) -> bool:
+    def requeue_job(self: _Transactional, job_id: str, owner: str, stopped: bool = False) -> bool:
         with self._write() as db:
             cursor = db.execute(
-                "UPDATE video_jobs SET owner = NULL, heartbeat_at = NULL, video_metadata = NULL"
-                " WHERE job_id = ? AND owner = ? AND status = 'IN_PROGRESS'",
-                (job_id, owner),
+                "UPDATE video_jobs SET owner = NULL, heartbeat_at = NULL, video_metadata = NULL,"
+                " attempts = attempts - ? WHERE job_id = ? AND owner = ? AND status = 'IN_PROGRESS'",
+                (int(stopped), job_id, owner),
             )
             return cursor.rowcount == 1
 
