@@ -49,6 +49,14 @@ BASELINES: dict[str, dict[str, Any]] = {
     "TagResource": {"ResourceArn": ARN, "Tags": {"fuzz": "yes"}},
     "UntagResource": {"ResourceArn": ARN, "TagKeys": ["fuzz-absent"]},
     "ListTagsForResource": {"ResourceArn": ARN},
+    # stored video: an object that is not there (Start refuses it at once, so no job runs) and a job that is not
+    "StartFaceDetection": {"Video": {"S3Object": {"Bucket": "testdata", "Name": "video/fuzz-absent.mp4"}}},
+    "StartFaceSearch": {
+        "Video": {"S3Object": {"Bucket": "testdata", "Name": "video/fuzz-absent.mp4"}},
+        "CollectionId": COLLECTION,
+    },
+    "GetFaceDetection": {"JobId": "fuzz-absent-job", "MaxResults": 5},
+    "GetFaceSearch": {"JobId": "fuzz-absent-job", "SortBy": "INDEX"},
 }
 assert set(BASELINES) == set(HANDLERS), "every served operation has a baseline request"
 
