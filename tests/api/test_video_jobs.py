@@ -177,7 +177,7 @@ def test_face_detection_on_the_shared_clip_pages_and_notifies(client: Any, moto:
     assert abs(messages[0]["Timestamp"] / 1000 - time.time()) < 300
 
 
-def test_face_search_tracks_persons_sorts_and_lists_the_unmatched(client: Any) -> None:
+def test_face_search_tracks_persons_sorts_and_lists_the_unmatched(client: Any, live: LiveServer) -> None:
     client.create_collection(CollectionId="hamilton")
     for name in ("lin_manuel_miranda/1.png", "alex_lacamoire/1.jpg"):
         client.index_faces(CollectionId="hamilton", Image=video("faces", name), ExternalImageId=name.split("/")[0])
@@ -200,6 +200,15 @@ def test_face_search_tracks_persons_sorts_and_lists_the_unmatched(client: Any) -
     assert any(p["FaceMatches"] == [] for p in persons)  # the audience: listed without a match
     entry = persons[0]
     assert set(entry["Person"]) == {"Index", "BoundingBox", "Face"} and "Landmarks" in entry["Person"]["Face"]
+
+    # a key limited to other collections may not read this search's results (the door takes the job's collection)
+    done = live.cli("keys", "create", "--allow", "identify", "--collections", "elsewhere", "--json")
+    limited = json.loads(done.stdout)
+    other = live.client((limited["AccessKeyId"], limited["SecretAccessKey"]))
+    with pytest.raises(ClientError) as refused:
+        other.get_face_search(JobId=job_id)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "limited to the collections elsewhere" in refused.value.response["Error"]["Message"]
 
 
 def test_made_clips_in_other_codecs_containers_and_a_rotated_phone_video(client: Any) -> None:

@@ -8,6 +8,7 @@ the first write, so a model's analysis before it holds no lock); refusals and fa
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -143,8 +144,14 @@ class _Call:
 
 
 def _collection_of(services: Services, params: dict[str, Any]) -> str | None:
+    """The collection a call touches: named, by its ARN, or (a video job's Get) the one its Start searched,
+    so a key limited to collections is held to them there too."""
     if isinstance(params.get("CollectionId"), str):
         return str(params["CollectionId"])
+    if isinstance(params.get("JobId"), str):
+        job = services.store.job(params["JobId"])
+        searched = json.loads(job.request).get("CollectionId") if job is not None else None
+        return str(searched) if isinstance(searched, str) else None
     arn = params.get("ResourceArn")
     if isinstance(arn, str):
         try:
