@@ -16,6 +16,15 @@ clockwise as seen). Every photo and its horizontal mirror go through, in one pro
     solver's bad minimum (a head upside down or facing away) is solved again from EPnP's start, and a face
     still implausible counts as no face.
 
+Each set's labels are Euler angles in that set's own order, so each method's rotation is expressed in it
+before it is compared (the same rotation, decomposed as the labels are; `EULER`):
+
+  * pointing04: Rekognition's order as faceindex gives it, R = Rz(roll) Ry(yaw) Rx(pitch): yaw and pitch are
+    the azimuth and elevation of the direction faced, as Pointing'04's grid of marks is laid out;
+  * aflw2000: Pose_Para's order (3DDFA's RotationMatrix.m), R = Rx(pitch) Ry(yaw) Rz(roll): roll about the
+    face's own axis, pitch last about the camera's x. Yaw 60, Pitch 20, Roll 0 in the first order is Yaw 54,
+    Pitch 36, Roll -31 in the second; they agree within 2 degrees only while every angle is under 10.
+
 Of each method's faces the one taken is the one overlapping the annotated face box most (its centre
 inside the detection, or IoU >= 0.2); a photo where none does counts as "no face": listed, and left out of
 the errors. Per set and method: mean absolute error per angle and the mean of the annotated angles, Pearson r
@@ -60,6 +69,7 @@ DEFAULT_DEVSET = Path.home() / ".cache" / "faceindex" / "devsets" / "headpose"
 OURS = "faceindex (default pipeline)"
 PEER = "dlib 68 + solvePnP (learnopencv), MMOD boxes"
 YAW_BANDS = ((0.0, 30.0), (30.0, 60.0), (60.0, 180.0))
+EULER = {"pointing04": "zyx", "aflw2000": "xyz"}  # the order each set's labels are in (above)
 MIN_IOU = 0.2
 
 Box = tuple[float, float, float, float]
@@ -162,6 +172,36 @@ def solvepnp_method(engine: FaceEngine) -> Method:
     return run
 
 
+# --- Euler orders -----------------------------------------------------------------------------------------
+
+
+def _axis(axis: int, degrees: float) -> npt.NDArray[np.float64]:
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    rotation = np.eye(3)
+    rotation[i, i], rotation[i, j], rotation[j, i], rotation[j, j] = c, -s, s, c
+    return rotation
+
+
+def rotation_of_angles(angles: Angles) -> npt.NDArray[np.float64]:
+    """The rotation Rekognition's angles stand for (analysis/pose.py): Rz(-Roll) Ry(Yaw) Rx(-Pitch) in
+    x-right, y-up, z-to-camera axes."""
+    yaw, pitch, roll = angles
+    return _axis(2, -roll) @ _axis(1, yaw) @ _axis(0, -pitch)
+
+
+def in_order(angles: Angles, order: str) -> Angles:
+    """Yaw, pitch, roll (Rekognition's signs) of the same rotation decomposed in `order`: "zyx" is
+    Rekognition's own (unchanged), "xyz" is R = Rx(-Pitch) Ry(Yaw) Rz(-Roll), Pose_Para's."""
+    if order == "zyx":
+        return angles
+    r = rotation_of_angles(angles)
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, r[0, 2]))))
+    pitch = -math.degrees(math.atan2(-r[1, 2], r[2, 2]))
+    roll = -math.degrees(math.atan2(-r[0, 1], r[0, 0]))
+    return yaw, pitch, roll
+
+
 # --- matching and scoring ---------------------------------------------------------------------------------
 
 
@@ -199,8 +239,11 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
     return round(statistics.correlation(xs, ys), 3)
 
 
-def score(photos: list[Photo], outcomes: list[Outcome]) -> dict[str, Any]:
-    pairs = [(p, o.found) for p, o in zip(photos, outcomes, strict=True) if o.found is not None]
+def score(photos: list[Photo], outcomes: list[Outcome], order: str = "zyx") -> dict[str, Any]:
+    """Errors against the labels with each rotation in the labels' Euler `order`; mirror consistency on the
+    angles as returned."""
+    labelled = [Outcome(None if o.found is None else in_order(o.found, order), o.mirrored) for o in outcomes]
+    pairs = [(p, o.found) for p, o in zip(photos, labelled, strict=True) if o.found is not None]
     result: dict[str, Any] = {
         "images": len(photos),
         "found": len(pairs),
@@ -219,7 +262,8 @@ def score(photos: list[Photo], outcomes: list[Outcome]) -> dict[str, Any]:
     result["mean_of"] = annotated
     if pairs and "roll" not in annotated:  # not annotated: the head is upright in these sets, so 0 is a proxy
         result["roll_vs_upright_mae"] = round(statistics.fmean(abs(found[2]) for _, found in pairs), 2)
-    result["yaw_by_band"] = yaw_bands(photos, outcomes)
+    result["euler_order"] = order
+    result["yaw_by_band"] = yaw_bands(photos, labelled)
     result["mirror"] = mirror_stats(outcomes)
     return result
 
@@ -292,7 +336,8 @@ def run_all(
     for dataset in dict.fromkeys(p.dataset for p in photos):
         chosen = [i for i, p in enumerate(photos) if p.dataset == dataset]
         subset = [photos[i] for i in chosen]
-        sets[dataset] = {name: score(subset, [outcomes[name][i] for i in chosen]) for name in methods}
+        order = EULER.get(dataset, "zyx")
+        sets[dataset] = {name: score(subset, [outcomes[name][i] for i in chosen], order) for name in methods}
     for name in methods:  # per photo, both orientations
         for entry in sets.values():
             entry[name]["ms_per_image"] = round(1000 * seconds[name] / (2 * len(photos)), 1)
@@ -362,8 +407,13 @@ def table(results: dict[str, Any]) -> None:
             ]
             print(f"| {dataset} | {name} | " + " | ".join(cells) + " |")  # fmt: skip
     m = results["machine"]
+    orders = {"zyx": "Rz·Ry·Rx, Rekognition's", "xyz": "Rx·Ry·Rz, Pose_Para's"}
+    used = {d: next(iter(ms.values())).get("euler_order", "zyx") for d, ms in results["sets"].items()}
     print(
-        f"\nDegrees; MAE over the photos where the method found the annotated face; mirror columns are medians of "
+        "\nErrors with each rotation in its set's Euler order ("
+        + "; ".join(f"{d}: {orders[o]}" for d, o in used.items())
+        + "). "
+        f"Degrees; MAE over the photos where the method found the annotated face; mirror columns are medians of "
         f"|Yaw + Yaw'|, |Roll + Roll'|, |Pitch - Pitch'|. Machine: {m['cpus']} CPUs, faceindex {m['faceindex_commit']}"
         f"{' (engine files changed)' if m['engine_files_changed'] else ''}, {results['date']}."
     )

@@ -22,6 +22,9 @@ up; Roll > 0 it is turned clockwise as seen in the image (the eye on the image's
 checked on the photos and on the sets' own landmarks:
   pointing04  Yaw = -pan, Pitch = tilt (pan < 0 faces the image's right, tilt > 0 looks up)
   aflw2000    Yaw = -yaw, Pitch = pitch, Roll = roll (Pose_Para in degrees)
+The angles keep each set's Euler order (bench/pose.py compares in it): Pointing'04's pan and tilt are the azimuth
+and elevation of the mark faced, Rekognition's own order R = Rz(roll) Ry(yaw) Rx(pitch); Pose_Para's is 3DDFA's
+RotationMatrix.m, R = Rx(pitch) Ry(yaw) Rz(roll).
 Photos with any |angle| > --max-angle are left out (HopeNet's and 6DRepNet's practice on AFLW2000: 99).
 """
 
