@@ -3,7 +3,7 @@ served from the pinned fastapi-offline package (a CDN would leave the page blank
 internet), and an OpenAPI document that says
 
 - what each REST operation answers: Rekognition's response shape, built from botocore's model (the
-  REST API projects its answers onto the same shapes, `rest._call`);
+  REST API projects its answers onto the same shapes, `rest.call_door`);
 - how to authenticate: HTTP Basic with an access key (Swagger UI's Authorize button);
 - which problem+json errors it may return, by status, with the Rekognition error codes behind them;
   and no 422: FastAPI's validation errors are answered 400 InvalidParameterException here.

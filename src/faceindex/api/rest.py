@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -81,7 +81,7 @@ class Authentication:
         await self.app(scope, receive, send)
 
 
-async def _call(request: Request, params: dict[str, Any]) -> Response:
+async def call_door(request: Request, params: dict[str, Any]) -> Response:
     """Hand the route's operation (its operation_id: a Rekognition operation, or faceindex's own) and
     its Rekognition members (None ones dropped) to the service door under the concurrency limit, and
     answer in that operation's response shape, as the Rekognition endpoint does (and /openapi.json says)."""
@@ -120,7 +120,7 @@ async def detect(
     request: Request, image: ImageFile, attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT"
 ) -> Response:
     data = await image.read()
-    return await _call(request, {"Image": {"Bytes": data}, "Attributes": [attributes]})
+    return await call_door(request, {"Image": {"Bytes": data}, "Attributes": [attributes]})
 
 
 @router.post(
@@ -137,7 +137,7 @@ async def compare(
     quality_filter: Annotated[QualityFilter | None, Form()] = None,
 ) -> Response:
     source_data, target_data = await source.read(), await target.read()
-    return await _call(
+    return await call_door(
         request,
         {
             "SourceImage": {"Bytes": source_data},
@@ -177,12 +177,12 @@ class NewCollection(JsonBody):
     operation_id="CreateCollection",
 )
 async def create_collection(request: Request, body: NewCollection) -> Response:
-    return await _call(request, {"CollectionId": body.collection_id, "Tags": body.tags})
+    return await call_door(request, {"CollectionId": body.collection_id, "Tags": body.tags})
 
 
 @router.get("/collections", tags=["collections"], summary="List collections", operation_id="ListCollections")
 async def list_collections(request: Request, max_results: int | None = None, next_token: str | None = None) -> Response:
-    return await _call(request, {"MaxResults": max_results, "NextToken": next_token})
+    return await call_door(request, {"MaxResults": max_results, "NextToken": next_token})
 
 
 @router.get(
@@ -192,7 +192,7 @@ async def list_collections(request: Request, max_results: int | None = None, nex
     operation_id="DescribeCollection",
 )
 async def describe_collection(request: Request, collection_id: str) -> Response:
-    return await _call(request, {"CollectionId": collection_id})
+    return await call_door(request, {"CollectionId": collection_id})
 
 
 @router.delete(
@@ -202,7 +202,7 @@ async def describe_collection(request: Request, collection_id: str) -> Response:
     operation_id="DeleteCollection",
 )
 async def delete_collection(request: Request, collection_id: str) -> Response:
-    return await _call(request, {"CollectionId": collection_id})
+    return await call_door(request, {"CollectionId": collection_id})
 
 
 # --- faces in a collection --------------------------------------------------------------------
@@ -224,7 +224,7 @@ async def index_faces(
     detection_attributes: Annotated[Literal["DEFAULT", "ALL"], Form()] = "DEFAULT",
 ) -> Response:
     data = await image.read()
-    return await _call(
+    return await call_door(
         request,
         {
             "CollectionId": collection_id,
@@ -247,7 +247,7 @@ async def list_faces(
     next_token: str | None = None,
     user_id: str | None = None,
 ) -> Response:
-    return await _call(
+    return await call_door(
         request, {"CollectionId": collection_id, "MaxResults": max_results, "NextToken": next_token, "UserId": user_id}
     )
 
@@ -259,7 +259,7 @@ async def list_faces(
     operation_id="DeleteFaces",
 )
 async def delete_face(request: Request, collection_id: str, face_id: str) -> Response:
-    return await _call(request, {"CollectionId": collection_id, "FaceIds": [face_id]})
+    return await call_door(request, {"CollectionId": collection_id, "FaceIds": [face_id]})
 
 
 @router.post(
@@ -277,7 +277,7 @@ async def search_by_image(
     quality_filter: Annotated[QualityFilter | None, Form()] = None,
 ) -> Response:
     data = await image.read()
-    return await _call(
+    return await call_door(
         request,
         {
             "CollectionId": collection_id,
@@ -302,125 +302,13 @@ async def search_by_face(
     max_faces: int | None = None,
     face_match_threshold: float | None = None,
 ) -> Response:
-    return await _call(
+    return await call_door(
         request,
         {
             "CollectionId": collection_id,
             "FaceId": face_id,
             "MaxFaces": max_faces,
             "FaceMatchThreshold": face_match_threshold,
-        },
-    )
-
-
-# --- users ------------------------------------------------------------------------------------
-
-
-class NewUser(JsonBody):
-    user_id: str = member("user_id", "UserId", "the user's id, [a-zA-Z0-9_.:-]+")
-
-
-class FaceIds(JsonBody):
-    face_ids: list[str] = member("face_ids", "FaceIds", "faces of the collection")
-    user_match_threshold: float | None = member(
-        "user_match_threshold", "UserMatchThreshold", "associate: how like the user's faces they must be", default=None
-    )
-
-
-@router.post("/collections/{collection_id}/users", tags=["users"], summary="Create a user", operation_id="CreateUser")
-async def create_user(request: Request, collection_id: str, body: NewUser) -> Response:
-    return await _call(request, {"CollectionId": collection_id, "UserId": body.user_id})
-
-
-@router.get("/collections/{collection_id}/users", tags=["users"], summary="List users", operation_id="ListUsers")
-async def list_users(
-    request: Request, collection_id: str, max_results: int | None = None, next_token: str | None = None
-) -> Response:
-    return await _call(request, {"CollectionId": collection_id, "MaxResults": max_results, "NextToken": next_token})
-
-
-@router.delete(
-    "/collections/{collection_id}/users/{user_id}", tags=["users"], summary="Delete a user", operation_id="DeleteUser"
-)
-async def delete_user(request: Request, collection_id: str, user_id: str) -> Response:
-    return await _call(request, {"CollectionId": collection_id, "UserId": user_id})
-
-
-@router.post(
-    "/collections/{collection_id}/users/{user_id}/associate",
-    tags=["users"],
-    summary="Associate faces with a user",
-    operation_id="AssociateFaces",
-)
-async def associate_faces(request: Request, collection_id: str, user_id: str, body: FaceIds) -> Response:
-    return await _call(
-        request,
-        {
-            "CollectionId": collection_id,
-            "UserId": user_id,
-            "FaceIds": body.face_ids,
-            "UserMatchThreshold": body.user_match_threshold,
-        },
-    )
-
-
-@router.post(
-    "/collections/{collection_id}/users/{user_id}/disassociate",
-    tags=["users"],
-    summary="Remove faces from a user",
-    operation_id="DisassociateFaces",
-)
-async def disassociate_faces(
-    request: Request, collection_id: str, user_id: str, body: Annotated[FaceIds, Body()]
-) -> Response:
-    return await _call(request, {"CollectionId": collection_id, "UserId": user_id, "FaceIds": body.face_ids})
-
-
-@router.post(
-    "/collections/{collection_id}/users/search",
-    tags=["search"],
-    summary="Users who look like the image's face",
-    operation_id="SearchUsersByImage",
-)
-async def search_users_by_image(
-    request: Request,
-    collection_id: str,
-    image: ImageFile,
-    user_match_threshold: Annotated[float | None, Form()] = None,
-    max_users: Annotated[int | None, Form()] = None,
-) -> Response:
-    data = await image.read()
-    return await _call(
-        request,
-        {
-            "CollectionId": collection_id,
-            "Image": {"Bytes": data},
-            "UserMatchThreshold": user_match_threshold,
-            "MaxUsers": max_users,
-        },
-    )
-
-
-@router.get(
-    "/collections/{collection_id}/users/{user_id}/matches",
-    tags=["search"],
-    summary="Users like a stored user",
-    operation_id="SearchUsers",
-)
-async def search_users(
-    request: Request,
-    collection_id: str,
-    user_id: str,
-    user_match_threshold: Annotated[float | None, Query()] = None,
-    max_users: int | None = None,
-) -> Response:
-    return await _call(
-        request,
-        {
-            "CollectionId": collection_id,
-            "UserId": user_id,
-            "UserMatchThreshold": user_match_threshold,
-            "MaxUsers": max_users,
         },
     )
 
@@ -443,95 +331,10 @@ class Erasure(JsonBody):
     operation_id="EraseFaces",
 )
 async def erase(request: Request, body: Erasure) -> Response:
-    return await _call(
+    return await call_door(
         request,
         {"CollectionId": body.collection_id, "ExternalImageId": body.external_image_id, "UserId": body.user_id},
     )
-
-
-# --- stored video (jobs) -----------------------------------------------------------------------
-
-
-class S3Location(JsonBody):
-    bucket: str = member("bucket", "Bucket", "a bucket folder or a bucket of the S3-compatible store")
-    name: str = member("name", "Name", "the object's key")
-    version: str | None = member("version", "Version", "an object version (S3-compatible store)", default=None)
-
-
-class VideoJob(JsonBody):
-    video: S3Location = member("video", "S3Object", "the video: MP4, MOV or AVI, at most 10 GB")
-    job_tag: str | None = member("job_tag", "JobTag", "returned with the job and its notification", default=None)
-    notification_channel: dict[str, str] | None = member(
-        "notification_channel", "NotificationChannel", "SNSTopicArn and RoleArn (needs [sns] endpoint)", default=None
-    )
-
-    def members(self) -> dict[str, Any]:
-        location = {"Bucket": self.video.bucket, "Name": self.video.name, "Version": self.video.version}
-        video = {"S3Object": {k: v for k, v in location.items() if v is not None}}
-        return {"Video": video, "JobTag": self.job_tag, "NotificationChannel": self.notification_channel}
-
-
-class FaceDetectionJob(VideoJob):
-    face_attributes: Literal["DEFAULT", "ALL"] | None = member(
-        "face_attributes", "FaceAttributes", "ALL adds eyes and mouth open", default=None
-    )
-
-
-class FaceSearchJob(VideoJob):
-    collection_id: str = member("collection_id", "CollectionId", "the collection to search")
-    face_match_threshold: float | None = member(
-        "face_match_threshold", "FaceMatchThreshold", "0-100, default 80", default=None
-    )
-
-
-@router.post(
-    "/video/face-detections",
-    tags=["video"],
-    summary="Start finding the faces of a stored video (a job; Idempotency-Key is kept 7 days)",
-    operation_id="StartFaceDetection",
-)
-async def start_face_detection(request: Request, body: FaceDetectionJob) -> Response:
-    return await _call(request, {**body.members(), "FaceAttributes": body.face_attributes})
-
-
-@router.get(
-    "/video/face-detections/{job_id}",
-    tags=["video"],
-    summary="A face-detection job: its status, then its faces page by page",
-    operation_id="GetFaceDetection",
-)
-async def get_face_detection(
-    request: Request, job_id: str, max_results: int | None = None, next_token: str | None = None
-) -> Response:
-    return await _call(request, {"JobId": job_id, "MaxResults": max_results, "NextToken": next_token})
-
-
-@router.post(
-    "/video/face-searches",
-    tags=["video"],
-    summary="Start searching a collection for the persons of a stored video (a job)",
-    operation_id="StartFaceSearch",
-)
-async def start_face_search(request: Request, body: FaceSearchJob) -> Response:
-    search = {"CollectionId": body.collection_id, "FaceMatchThreshold": body.face_match_threshold}
-    return await _call(request, {**body.members(), **search})
-
-
-@router.get(
-    "/video/face-searches/{job_id}",
-    tags=["video"],
-    summary="A face-search job: its status, then its persons and their matches page by page",
-    operation_id="GetFaceSearch",
-)
-async def get_face_search(
-    request: Request,
-    job_id: str,
-    max_results: int | None = None,
-    next_token: str | None = None,
-    sort_by: Literal["TIMESTAMP", "INDEX"] | None = None,
-) -> Response:
-    params = {"JobId": job_id, "MaxResults": max_results, "NextToken": next_token, "SortBy": sort_by}
-    return await _call(request, params)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -556,6 +359,8 @@ def problem(request: Request, status: int, code: str, detail: str) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    from faceindex.api import rest_users, rest_video  # noqa: F401  # their routes join `router`
+
     app.include_router(router)
 
     @app.exception_handler(FaceIndexError)
