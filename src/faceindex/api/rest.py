@@ -22,7 +22,6 @@ from faceindex.api import auth, estimates, logs
 from faceindex.api.rekognition import model as rekognition_model
 from faceindex.api.state import ServerState
 from faceindex.errors import FaceIndexError
-from faceindex.jsonable import to_jsonable
 from faceindex.service import invoke as door
 from faceindex.service.keys import AccessKey
 
@@ -97,7 +96,7 @@ async def call_door(request: Request, params: dict[str, Any]) -> Response:
         members.setdefault("ClientRequestToken", token)
     invoked: door.Invoked = await state.run(door.invoke, caller, operation, members)
     request.state.outcome = "ok"
-    jsonable = to_jsonable(invoked.result)
+    jsonable = invoked.jsonable
     model = rekognition_model.operation(operation)
     shaped = (
         jsonable

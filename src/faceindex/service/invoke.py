@@ -29,6 +29,7 @@ REQUEST_MEMBERS = ("FaceId", "FaceIds", "UserId", "ExternalImageId", "MaxFaces",
 @dataclass(frozen=True)
 class Invoked:
     result: Any  # the use-case's answer (typed values; JSON-able when a remembered response)
+    jsonable: Any  # the same as JSON-able values, made once for the audit entry and the HTTP answer
     threshold_asked: float | None = None  # a 1:N search's FaceMatchThreshold / UserMatchThreshold, as asked
     threshold_applied: float | None = None  # ... and as applied (higher when a floor raised it)
     audit_seq: int | None = None
@@ -87,7 +88,7 @@ def invoke(services: Services, caller: Caller, name: str, params: dict[str, Any]
         raise
     if name in DELETIONS:
         erasure.scrub(services, {collection} if collection else _collections(jsonable))
-    return Invoked(result, call.asked, call.applied, seq)
+    return Invoked(result, jsonable, call.asked, call.applied, seq)
 
 
 def _run(services: Services, operation: Operation, params: dict[str, Any]) -> Any:

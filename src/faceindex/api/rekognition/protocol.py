@@ -18,7 +18,6 @@ from faceindex.api import auth, estimates, logs
 from faceindex.api.rekognition import model, sigv4
 from faceindex.api.state import ServerState
 from faceindex.errors import FaceIndexError
-from faceindex.jsonable import to_jsonable
 from faceindex.service import invoke as door
 from faceindex.service.operations import REKOGNITION
 
@@ -49,7 +48,7 @@ async def endpoint(request: Request) -> Response:
             raise model.SerializationError("The request body is not valid JSON.") from None
         decoded = model.decode_input(params, operation_model)
         invoked: door.Invoked = await state.run(door.invoke, caller, operation, decoded)
-        jsonable = to_jsonable(invoked.result)
+        jsonable = invoked.jsonable
         payload = model.conform(jsonable, operation_model.output_shape)
         extra = estimates.headers(jsonable) | door.headers(invoked)
         response = Response(json.dumps(payload), media_type=CONTENT_TYPE, headers=extra)
