@@ -41,9 +41,7 @@ import datetime
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -56,13 +54,14 @@ import dlib
 import face_recognition_models
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))  # machine_info, also when a test loads this file
 
 from faceindex.config import Settings  # noqa: E402
 from faceindex.pipeline import FaceEngine  # noqa: E402
+from machine_info import machine as machine_of  # noqa: E402
 
 ANGLES = ("yaw", "pitch", "roll")
 DEFAULT_DEVSET = Path.home() / ".cache" / "faceindex" / "devsets" / "headpose"
@@ -354,20 +353,7 @@ def rounded(angles: Angles | None) -> list[float] | None:
 
 
 def machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "dlib": dlib.__version__,
-        "opencv": cv2.__version__,
-        "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
-        "engine_files_changed": bool(git("status", "--porcelain", "--", "src/faceindex")),
-        "threads": os.environ.get("FACEINDEX_THREADS"),
-    }
+    return machine_of(dlib=dlib.__version__, opencv=cv2.__version__, threads=os.environ.get("FACEINDEX_THREADS"))
 
 
 def table(results: dict[str, Any]) -> None:

@@ -52,9 +52,7 @@ import importlib.metadata
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -66,14 +64,15 @@ import dlib
 import face_recognition
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))  # machine_info, also when a test loads this file
 
 from faceindex.config import Settings  # noqa: E402
 from faceindex.models.landmarks import CHIP_PADDING, CHIP_SIZE, face_chips, shape_points  # noqa: E402
 from faceindex.pipeline import FaceEngine, LocatedFace  # noqa: E402
+from machine_info import machine as machine_of  # noqa: E402
 
 DEFAULT_DEVSET = Path.home() / ".cache" / "faceindex" / "devsets" / "celeba_people"
 PEER = "face_recognition 1.3.0 (hog, upsample 1)"
@@ -639,22 +638,13 @@ def checks(results: dict[str, PhotoResult]) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "dlib": dlib.__version__,
-        "face_recognition": importlib.metadata.version("face_recognition"),  # its __version__ says 1.2.3
-        "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
-        # the engine's modules only: other engineers' work in progress (service, store, api) does not count
-        "engine_files_changed": bool(git("status", "--porcelain", "--", *ENGINE_PATHS)),
-        "threads": os.environ.get("FACEINDEX_THREADS"),
-        "alignment": Settings().alignment,
-    }
+    return machine_of(
+        ENGINE_PATHS,  # the engine's modules only: others' work in progress (service, store, api) does not count
+        dlib=dlib.__version__,
+        face_recognition=importlib.metadata.version("face_recognition"),  # its __version__ says 1.2.3
+        threads=os.environ.get("FACEINDEX_THREADS"),
+        alignment=Settings().alignment,
+    )
 
 
 def table(results: dict[str, Any]) -> None:

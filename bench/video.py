@@ -29,8 +29,6 @@ import argparse
 import importlib.metadata
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,9 +41,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))  # machine_info, also when a test loads this file
 
 import face_recognition  # noqa: E402
-import onnxruntime  # noqa: E402
 
 from faceindex.config import Settings  # noqa: E402
 from faceindex.imaging.decode import DecodedImage  # noqa: E402
@@ -54,6 +52,7 @@ from faceindex.pipeline import FaceEngine  # noqa: E402
 from faceindex.service.faces import embed_faces  # noqa: E402
 from faceindex.tracking import Observation, Tracker  # noqa: E402
 from faceindex.types import BoundingBox  # noqa: E402
+from machine_info import machine as machine_of  # noqa: E402
 
 Runner = Callable[[np.ndarray, int], int]
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -176,23 +175,14 @@ def face_recognition_frame(frame: np.ndarray, k: int) -> int:
 
 
 def machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "opencv": cv2.__version__,
-        "face_recognition": importlib.metadata.version("face_recognition"),
-        "dlib": face_recognition.api.dlib.__version__,
-        "faceindex_commit": git("rev-parse", "--short=12", "HEAD"),
-        "engine_files_changed": bool(git("status", "--porcelain", "--", "src/faceindex")),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
+    return machine_of(
+        opencv=cv2.__version__,
+        face_recognition=importlib.metadata.version("face_recognition"),
+        dlib=face_recognition.api.dlib.__version__,
+        omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+        load_average_at_start=[round(x, 2) for x in os.getloadavg()],
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
 
 
 def main() -> None:
